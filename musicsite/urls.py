@@ -1,0 +1,14 @@
+"""URL configuration: the public pages, subscriptions, the admin and Mailgun's webhooks."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("search.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
+    path("admin/", admin.site.urls),
+    path("anymail/", include("anymail.urls")),
+]
+
+admin.site.site_header = "funky-music administration"
+admin.site.site_title = "funky-music admin"

@@ -1,0 +1,1 @@
+// funky-music progressive enhancement

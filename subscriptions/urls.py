@@ -1,0 +1,4 @@
+
+app_name = "subscriptions"
+
+urlpatterns = []
