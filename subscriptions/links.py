@@ -1,0 +1,18 @@
+"""Absolute links that go out in emails: built from settings.SITE_URL, never from a request."""
+
+from django.conf import settings
+from django.urls import reverse
+
+
+def absolute_url(path):
+    """SITE_URL + path: mail is rendered outside any request (the daily command)."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def confirm_url(subscription):
+    return absolute_url(reverse("subscriptions:confirm", kwargs={"token": subscription.token}))
+
+
+def unsubscribe_url(subscription):
+    """The page link and the RFC 8058 one-click target (a POST with List-Unsubscribe=One-Click)."""
+    return absolute_url(reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token}))
