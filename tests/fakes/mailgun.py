@@ -1,1 +1,491 @@
-"""Loopback fake of Mailgun's send API (filled in by the daily sender work)."""
+"""Loopback fake of Mailgun's send API, as django-anymail's Mailgun backend speaks to it.
+
+Faithful to ../shared/mailgun/API_CONTRACT.md: `POST /v3/<domain>/messages` with basic auth
+`api:<key>` (401 text/plain "Forbidden" otherwise), 404 JSON for an unknown domain, 400 for
+more than 1,000 recipients or a missing field, urlencoded and multipart bodies, and the only
+success answer anymail accepts. Accepted calls are kept in `sends`; `messages_to(address)`
+expands Mailgun's `%recipient.KEY%` substitution the way Mailgun does for a batch send, so a
+test reads exactly what one recipient would get.
+
+As a pytest plugin it provides the `fake_mailgun` fixture. It also runs on its own, for the
+benchmark or a development server: `python -m tests.fakes.mailgun --port 8002 --latency 0.05`.
+"""
+
+import argparse
+import base64
+import email.parser
+import email.policy
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import getaddresses
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote
+
+import pytest
+
+MAX_RECIPIENTS = 1000
+MAX_OPTIONS_BYTES = 16 * 1024  # o:, h: and v: fields together
+SUBSTITUTED_FIELDS = ("subject", "text", "html", "amp-html")
+RECIPIENT_VARIABLE = re.compile(r"%recipient\.([^%]+)%")
+ERROR_MESSAGES = {
+    400: "Bad request",
+    401: "Forbidden",
+    404: "Not found",
+    429: "Too many requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class Send:
+    """One API call Mailgun accepted (queued)."""
+
+    message_id: str
+    domain: str
+    fields: dict  # field name -> list of values, in request order (repeated keys kept)
+    files: list  # (field, filename, content type, bytes) for attachments and inline images
+    recipient_variables: dict | None  # parsed `recipient-variables`, None when not a batch send
+    content_type: str
+    answered: bool = True  # False when the client never got the answer (hang or drop)
+
+    def first(self, name, default=None):
+        values = self.fields.get(name)
+        return values[0] if values else default
+
+    @property
+    def recipients(self):
+        """Every to/cc/bcc address (addr-spec only, as given)."""
+        return [
+            addr
+            for kind in ("to", "cc", "bcc")
+            for _, addr in getaddresses(self.fields.get(kind, []))
+        ]
+
+    @property
+    def is_batch(self):
+        return self.recipient_variables is not None
+
+    def messages(self):
+        """The individual messages Mailgun builds from this call, one per `to` address."""
+        if not self.is_batch:
+            # One message that every recipient sees with the whole `to` list.
+            return [self._expand(None, address) for address in self.recipients]
+        return [self._expand(address, address) for _, address in
+                getaddresses(self.fields.get("to", []))]
+
+    def _expand(self, batch_address, address):
+        variables = (self.recipient_variables or {}).get(batch_address, {}) if batch_address else {}
+
+        def substitute(value):
+            if batch_address is None:
+                return value
+            return RECIPIENT_VARIABLE.sub(
+                lambda match: _as_text(variables[match.group(1)])
+                if match.group(1) in variables
+                else match.group(0),
+                value,
+            )
+
+        headers = {}
+        custom_data = {}
+        for name, values in self.fields.items():
+            if name.startswith("h:"):
+                headers[name[2:]] = substitute(values[-1])
+            elif name.startswith("v:"):
+                custom_data[name[2:]] = substitute(values[-1])
+        message = {
+            "message_id": self.message_id,
+            "from": self.first("from"),
+            "to": address if batch_address else ", ".join(self.fields.get("to", [])),
+            "headers": headers,
+            "user_variables": custom_data,
+            "tags": list(self.fields.get("o:tag", [])),
+            "options": {k: v[-1] for k, v in self.fields.items() if k.startswith("o:")},
+        }
+        for name in SUBSTITUTED_FIELDS:
+            if name in self.fields:
+                message[name] = substitute(self.first(name))
+        return message
+
+
+@dataclass
+class _Faults:
+    failures: list = field(default_factory=list)  # [(status, body, headers)]
+    hangs: list = field(default_factory=list)  # [seconds]
+    drops: list = field(default_factory=list)  # [queued?]
+
+
+def _as_text(value):
+    # Mailgun substitutes strings as they are and other JSON values in their JSON spelling.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class FakeMailgun:
+    """A threaded HTTP server on 127.0.0.1 that answers like Mailgun's `/v3/<domain>/messages`."""
+
+    api_key = "test-key"
+    domain = "mg.example.com"
+
+    def __init__(self, *, port=0, latency=0.0, domains=None):
+        self.latency = latency
+        self.domains = set(domains or {self.domain})
+        self._port = port
+        self._server = None
+        self._thread = None
+        self._lock = threading.Lock()
+        self._calls_changed = threading.Condition(self._lock)
+        self._release = threading.Event()  # wakes hanging handlers on reset()/stop()
+        self._counter = itertools.count(1)
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self):
+        fake = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.fake = fake
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-mailgun", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def port(self):
+        return self._server.server_address[1]
+
+    @property
+    def api_url(self):
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def reset(self):
+        """Forget recorded calls and pending faults; release any handler still hanging."""
+        self._release.set()
+        with self._lock:
+            self.sends = []
+            self.requests = []  # every POST received: (status or "hung"/"dropped", recipients)
+            self._faults = _Faults()
+            self._release = threading.Event()
+            self._calls_changed.notify_all()
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def fail_next(self, *, status=500, times=1, body=None, headers=None):
+        """Answer the next `times` sends with `status` (JSON body by default, like Mailgun)."""
+        with self._lock:
+            self._faults.failures.extend([(status, body, headers or {})] * times)
+
+    def hang_next(self, *, seconds, times=1):
+        """Queue the next sends but answer only after `seconds`: a client read timeout."""
+        with self._lock:
+            self._faults.hangs.extend([seconds] * times)
+
+    def drop_next(self, *, times=1, queued=True):
+        """Read the next request, then close the connection without answering.
+
+        With `queued` (the default) Mailgun had already accepted the message, the case where
+        a retry would mail people twice.
+        """
+        with self._lock:
+            self._faults.drops.extend([queued] * times)
+
+    # -- inspection --------------------------------------------------------------------------
+
+    def messages_to(self, address):
+        """Every message (expanded per recipient) that went to `address`, oldest first."""
+        wanted = address.strip().lower()
+        with self._lock:
+            sends = list(self.sends)
+        return [
+            message
+            for send in sends
+            for message in send.messages()
+            if wanted in {a.lower() for _, a in getaddresses([message["to"]])}
+        ]
+
+    @property
+    def recipients(self):
+        """Every address of every accepted send, with repeats: duplicates show up here."""
+        with self._lock:
+            return [address.lower() for send in self.sends for address in send.recipients]
+
+    def wait_for_requests(self, count, *, timeout=10):
+        """Block until at least `count` POSTs arrived (whatever their answer); True if so."""
+        with self._calls_changed:
+            return self._calls_changed.wait_for(lambda: len(self.requests) >= count, timeout)
+
+    # -- request handling (called from the handler threads) ----------------------------------
+
+    def _next_fault(self):
+        with self._lock:
+            faults = self._faults
+            if faults.drops:
+                return "drop", faults.drops.pop(0)
+            if faults.hangs:
+                return "hang", faults.hangs.pop(0)
+            if faults.failures:
+                return "fail", faults.failures.pop(0)
+            return None, None
+
+    def _record(self, outcome, send=None, recipients=()):
+        with self._lock:
+            self.requests.append({"outcome": outcome, "recipients": list(recipients)})
+            if send is not None:
+                self.sends.append(send)
+            self._calls_changed.notify_all()
+
+    def _new_message_id(self, domain):
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        number = next(self._counter)
+        return f"<{stamp}.{number}.{number * 7919:06X}FAKE@{domain}>"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeMailgun
+    protocol_version = "HTTP/1.1"
+    server_version = "nginx"
+    sys_version = ""
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        pass  # keep test output clean
+
+    def do_GET(self):  # noqa: N802 - the stdlib's naming
+        self._discard_body()
+        # Mailgun answers any path it does not route with this 200 text.
+        self._answer(200, "Mailgun Magnificent API", content_type="text/plain")
+
+    def do_POST(self):  # noqa: N802
+        fake = self.fake
+        body = self._read_body()
+        if fake.latency:
+            time.sleep(fake.latency)
+        if not self._authorised():
+            fake._record(401)
+            self._answer(401, "Forbidden", content_type="text/plain")
+            return
+        match = re.fullmatch(r"/v3/([^/]+)/messages/?", self.path.split("?", 1)[0])
+        if not match:
+            self._answer(200, "Mailgun Magnificent API", content_type="text/plain")
+            return
+        domain = unquote(match.group(1))
+        if domain not in fake.domains:
+            fake._record(404)
+            self._answer(404, {"message": f"Domain not found: {domain}"})
+            return
+        try:
+            fields, files = self._parse(body)
+        except ValueError as exc:
+            fake._record(400)
+            self._answer(400, {"message": str(exc)})
+            return
+        problem, recipient_variables = _validate(fields)
+        recipients = [a for k in ("to", "cc", "bcc") for _, a in getaddresses(fields.get(k, []))]
+        if problem:
+            fake._record(400, recipients=recipients)
+            self._answer(400, {"message": problem})
+            return
+
+        fault, detail = fake._next_fault()
+        if fault == "fail":
+            status, error_body, headers = detail
+            fake._record(status, recipients=recipients)
+            if error_body is None and status == 401:
+                error_body = "Forbidden"
+            elif error_body is None:
+                error_body = {"message": ERROR_MESSAGES.get(status, "Error")}
+            self._answer(status, error_body, headers=headers)
+            return
+
+        send = Send(
+            message_id=fake._new_message_id(domain),
+            domain=domain,
+            fields=fields,
+            files=files,
+            recipient_variables=recipient_variables,
+            content_type=self.headers.get("Content-Type", ""),
+        )
+        if fault == "drop":
+            send.answered = False
+            fake._record("dropped", send if detail else None, recipients)
+            self.close_connection = True
+            self.connection.close()
+            return
+        if fault == "hang":
+            send.answered = False
+            fake._record("hung", send, recipients)
+            fake._release.wait(detail)
+        else:
+            fake._record(200, send, recipients)
+        self._answer(200, {"id": send.message_id, "message": "Queued. Thank you."})
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _discard_body(self):
+        self._read_body()
+
+    def _authorised(self):
+        scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, key = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return user == "api" and key == self.fake.api_key
+
+    def _parse(self, body):
+        content_type = self.headers.get("Content-Type", "")
+        fields, files = {}, []
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            for name, value in parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)
+            ):
+                fields.setdefault(name, []).append(value)
+        elif content_type.startswith("multipart/form-data"):
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
+            if not message.is_multipart():
+                raise ValueError("Malformed multipart body")
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True) or b""
+                if part.get_filename() is not None:
+                    files.append((name, part.get_filename(), part.get_content_type(), payload))
+                else:
+                    charset = part.get_content_charset() or "utf-8"
+                    fields.setdefault(name, []).append(payload.decode(charset))
+        else:
+            raise ValueError("Unsupported Content-Type")
+        return fields, files
+
+    def _answer(self, status, payload, *, content_type=None, headers=None):
+        if isinstance(payload, dict | list):
+            data = json.dumps(payload).encode()
+            content_type = content_type or "application/json"
+        else:
+            data = str(payload).encode()
+            content_type = content_type or "text/plain"
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a read timeout): what a real server sees too
+
+
+def _validate(fields):
+    """Mailgun's 400 answers, checked in the order Mailgun reports them."""
+    if not fields.get("from"):
+        return "'from' parameter is missing", None
+    if not fields.get("to"):
+        return "'to' parameter is missing", None
+    for kind in ("from", "to", "cc", "bcc"):
+        for _, address in getaddresses(fields.get(kind, [])):
+            local, at, host = address.rpartition("@")
+            if not (local and at and host) or any(c.isspace() for c in address):
+                problem = f"'{kind}' parameter is not a valid address. please check documentation"
+                return problem, None
+    recipients = sum(len(getaddresses(fields.get(k, []))) for k in ("to", "cc", "bcc"))
+    if recipients > MAX_RECIPIENTS:
+        return f"Too many recipients; max is {MAX_RECIPIENTS}", None
+    if not any(fields.get(name) for name in ("text", "html", "template")):
+        return "Need at least one of 'text', 'html' or 'template' parameters specified", None
+    options = sum(
+        len(name) + len(value.encode())
+        for name, values in fields.items()
+        if name[:2] in {"o:", "h:", "v:"}
+        for value in values
+    )
+    if options > MAX_OPTIONS_BYTES:
+        return "Message options (o:, h:, v:) exceed the 16 kB limit", None
+    recipient_variables = None
+    if "recipient-variables" in fields:
+        try:
+            recipient_variables = json.loads(fields["recipient-variables"][-1])
+        except ValueError:
+            return "recipient-variables parameter is not a valid JSON", None
+        if not isinstance(recipient_variables, dict):
+            return "recipient-variables parameter is not a valid JSON", None
+    return None, recipient_variables
+
+
+# -- pytest plugin ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _fake_mailgun_server():
+    with FakeMailgun() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_mailgun(_fake_mailgun_server, settings):
+    """A running fake Mailgun with anymail's Mailgun backend pointed at it; fresh per test."""
+    server = _fake_mailgun_server
+    server.reset()
+    server.latency = 0.0
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.MAILGUN_API_KEY = server.api_key
+    settings.MAILGUN_DOMAIN = server.domain
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "MAILGUN_API_KEY": server.api_key,
+        "MAILGUN_API_URL": server.api_url,
+        "MAILGUN_SENDER_DOMAIN": server.domain,
+        # Short, so a test of a hanging Mailgun takes seconds, not the production 30.
+        "REQUESTS_TIMEOUT": (2, 5),
+    }
+    yield server
+    server.reset()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8002)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
+    args = parser.parse_args(argv)
+    server = FakeMailgun(port=args.port, latency=args.latency).start()
+    print(f"Fake Mailgun on {server.api_url} (key {server.api_key!r}, domain {server.domain!r})")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
