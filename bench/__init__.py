@@ -1,0 +1,1 @@
+"""Benchmarks and the helpers they share with the end-to-end tests."""
