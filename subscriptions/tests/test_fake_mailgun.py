@@ -150,3 +150,16 @@ def test_unrouted_path_gets_the_magnificent_answer(fake_mailgun):
 
     assert response.status_code == 200
     assert response.text == "Mailgun Magnificent API"
+
+
+def test_faults_can_wait_for_earlier_requests(fake_mailgun):
+    fake_mailgun.fail_next(status=503, after=1)
+
+    mail.send_mail("Hi", "Body", "a@mg.example.com", ["first@example.org"])
+    with pytest.raises(AnymailRequestsAPIError) as caught:
+        mail.send_mail("Hi", "Body", "a@mg.example.com", ["second@example.org"])
+    mail.send_mail("Hi", "Body", "a@mg.example.com", ["third@example.org"])
+
+    assert caught.value.status_code == 503
+    assert fake_mailgun.recipients == ["first@example.org", "third@example.org"]
+    assert [r["outcome"] for r in fake_mailgun.requests] == [200, 503, 200]

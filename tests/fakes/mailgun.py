@@ -20,7 +20,7 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,8 +77,9 @@ class Send:
         if not self.is_batch:
             # One message that every recipient sees with the whole `to` list.
             return [self._expand(None, address) for address in self.recipients]
-        return [self._expand(address, address) for _, address in
-                getaddresses(self.fields.get("to", []))]
+        return [
+            self._expand(address, address) for _, address in getaddresses(self.fields.get("to", []))
+        ]
 
     def _expand(self, batch_address, address):
         variables = (self.recipient_variables or {}).get(batch_address, {}) if batch_address else {}
@@ -87,9 +88,11 @@ class Send:
             if batch_address is None:
                 return value
             return RECIPIENT_VARIABLE.sub(
-                lambda match: _as_text(variables[match.group(1)])
-                if match.group(1) in variables
-                else match.group(0),
+                lambda match: (
+                    _as_text(variables[match.group(1)])
+                    if match.group(1) in variables
+                    else match.group(0)
+                ),
                 value,
             )
 
@@ -113,13 +116,6 @@ class Send:
             if name in self.fields:
                 message[name] = substitute(self.first(name))
         return message
-
-
-@dataclass
-class _Faults:
-    failures: list = field(default_factory=list)  # [(status, body, headers)]
-    hangs: list = field(default_factory=list)  # [seconds]
-    drops: list = field(default_factory=list)  # [queued?]
 
 
 def _as_text(value):
@@ -189,30 +185,42 @@ class FakeMailgun:
         with self._lock:
             self.sends = []
             self.requests = []  # every POST received: (status or "hung"/"dropped", recipients)
-            self._faults = _Faults()
+            # Request number (counted from the last reset) -> (kind, detail) for the faults
+            # that tests schedule with fail_next / hang_next / drop_next.
+            self._faults = {}
+            self._received = 0
+            self._next_free = 0
             self._release = threading.Event()
             self._calls_changed.notify_all()
 
     # -- faults ------------------------------------------------------------------------------
 
-    def fail_next(self, *, status=500, times=1, body=None, headers=None):
-        """Answer the next `times` sends with `status` (JSON body by default, like Mailgun)."""
-        with self._lock:
-            self._faults.failures.extend([(status, body, headers or {})] * times)
+    def fail_next(self, *, status=500, times=1, body=None, headers=None, after=0):
+        """Answer the next `times` sends with `status` (JSON body by default, like Mailgun).
 
-    def hang_next(self, *, seconds, times=1):
+        `after` lets that many requests through normally first ("fail the second batch").
+        """
+        self._schedule("fail", (status, body, headers or {}), times, after)
+
+    def hang_next(self, *, seconds, times=1, after=0):
         """Queue the next sends but answer only after `seconds`: a client read timeout."""
-        with self._lock:
-            self._faults.hangs.extend([seconds] * times)
+        self._schedule("hang", seconds, times, after)
 
-    def drop_next(self, *, times=1, queued=True):
+    def drop_next(self, *, times=1, queued=True, after=0):
         """Read the next request, then close the connection without answering.
 
         With `queued` (the default) Mailgun had already accepted the message, the case where
         a retry would mail people twice.
         """
+        self._schedule("drop", queued, times, after)
+
+    def _schedule(self, kind, detail, times, after):
+        # Faults queue up behind the ones already scheduled, like "next" suggests.
         with self._lock:
-            self._faults.drops.extend([queued] * times)
+            first = max(self._received, self._next_free) + after
+            for number in range(first, first + times):
+                self._faults[number] = (kind, detail)
+            self._next_free = first + times
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -242,15 +250,11 @@ class FakeMailgun:
     # -- request handling (called from the handler threads) ----------------------------------
 
     def _next_fault(self):
+        """The fault scheduled for this well-formed request, if any (counts the request)."""
         with self._lock:
-            faults = self._faults
-            if faults.drops:
-                return "drop", faults.drops.pop(0)
-            if faults.hangs:
-                return "hang", faults.hangs.pop(0)
-            if faults.failures:
-                return "fail", faults.failures.pop(0)
-            return None, None
+            number = self._received
+            self._received += 1
+            return self._faults.pop(number, (None, None))
 
     def _record(self, outcome, send=None, recipients=()):
         with self._lock:
