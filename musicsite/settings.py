@@ -231,3 +231,13 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Subscriptions (subscriptions/ratelimit.py) ---------------------------------------------
+# Abuse limits for the subscribe form, counted in the cache (use Redis when there is more than
+# one process, or each process counts on its own).
+SUBSCRIBE_POSTS_PER_IP_PER_HOUR = env_int("SUBSCRIBE_POSTS_PER_IP_PER_HOUR", 10)
+SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY", 3)
+# Heroku's router appends the connecting address to X-Forwarded-For, so its last hop is the one
+# client address nobody can forge there; anywhere else the header is whatever the client sent.
+# On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", bool(env_str("DYNO")))

@@ -1,15 +1,109 @@
-"""Subscription pages (being built: the routes exist so links can be generated)."""
+"""Subscription pages: subscribe, confirm by token, unsubscribe by token (page and one-click)."""
 
-from django.http import Http404
+import logging
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from . import ratelimit, selectors, services
+from .forms import SubscribeForm
+from .models import Subscription
+
+logger = logging.getLogger(__name__)
+
+TOKEN_MAX_LENGTH = Subscription._meta.get_field("token").max_length
 
 
+def _subscription_or_404(token):
+    """The 404 says nothing about any address, whether the token is malformed or unknown."""
+    if len(token) > TOKEN_MAX_LENGTH:
+        raise Http404
+    try:
+        return selectors.subscription_by_token(token=token)
+    except Subscription.DoesNotExist:
+        raise Http404 from None
+
+
+def _too_many_requests(request):
+    return render(request, "subscriptions/rate_limited.html", status=429)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
-    raise Http404
+    if request.method != "POST":
+        form = SubscribeForm(initial={"term": request.GET.get("term", "")})
+        return render(request, "subscriptions/subscribe.html", {"subscribe_form": form})
+
+    if not ratelimit.allow_subscribe_post(request):
+        return _too_many_requests(request)
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "subscriptions/subscribe.html", {"subscribe_form": form}, status=400)
+
+    # Every path below answers with the same page: the visitor learns nothing about the address.
+    check_inbox = render(request, "subscriptions/check_inbox.html", {"form": form})
+    if form.is_bot:
+        logger.info("Subscribe form honeypot filled in; nothing created or sent.")
+        return check_inbox
+    email, term = form.cleaned_data["email"], form.cleaned_data["term"]
+    if not ratelimit.allow_subscribe_attempt(email=email):
+        return _too_many_requests(request)
+    try:
+        services.subscription_request(email=email, term=term)
+    except services.ConfirmationNotSent:
+        return render(request, "subscriptions/send_failed.html", {"form": form}, status=503)
+    return check_inbox
 
 
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
-    raise Http404
+    """GET only shows a button: mail scanners open links, and must not subscribe anyone."""
+    subscription = _subscription_or_404(token)
+    if request.method == "POST":
+        subscription = services.subscription_confirm(subscription=subscription)
+    if subscription.status == Subscription.Status.PENDING:
+        template = "subscriptions/confirm.html"
+    elif subscription.status == Subscription.Status.ACTIVE:
+        template = "subscriptions/confirmed.html"
+    else:
+        template = "subscriptions/confirm_expired.html"
+    return render(request, template, {"subscription": subscription})
 
 
+# CSRF: RFC 8058 one-click POSTs come from mail providers with no cookie and no CSRF token, so
+# the view is exempt only for that exact body (List-Unsubscribe=One-Click) and hands every other
+# request, the page's own form included, to a csrf_protect'ed view. The one-click body can do
+# nothing but unsubscribe the token's address, which needs the unguessable token anyway.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
-    raise Http404
+    subscription = _subscription_or_404(token)
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+        services.address_unsubscribe_all(email=subscription.email)
+        # 200 and no redirect: RFC 8058 senders do not follow one.
+        return HttpResponse("You have been unsubscribed.\n", content_type="text/plain")
+    return _unsubscribe_page(request, subscription)
+
+
+@csrf_protect
+def _unsubscribe_page(request, subscription):
+    """GET shows the choices and changes nothing; POST unsubscribes one or all."""
+    if request.method != "POST":
+        return render(request, "subscriptions/unsubscribe.html", {"subscription": subscription})
+    everything = request.POST.get("scope") == "all"
+    if everything:
+        services.address_unsubscribe_all(email=subscription.email)
+    else:
+        services.subscription_unsubscribe(subscription=subscription)
+    subscription.refresh_from_db()
+    return render(
+        request,
+        "subscriptions/unsubscribed.html",
+        {"subscription": subscription, "everything": everything},
+    )

@@ -1,0 +1,249 @@
+"""Django admin for subscribers, what they were sent, and what Mailgun reported about them."""
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from . import selectors, services
+from .models import DailyEmail, EmailEvent, SentPlaylist, Subscription
+
+RECENT_SENT_PLAYLISTS = 10
+RECENT_EVENTS = 5
+
+
+class ReadOnlyAdminMixin:
+    """History written by the system: staff read it, nobody edits it by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SuppressedFilter(admin.SimpleListFilter):
+    """Addresses we must not mail: they bounced or marked our mail as spam."""
+
+    title = "suppressed"
+    parameter_name = "suppressed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Suppressed (bounced or complained)"), ("no", "Not suppressed")]
+
+    def queryset(self, request, queryset):
+        suppressed = Q(status__in=Subscription.SUPPRESSED_STATUSES)
+        if self.value() == "yes":
+            return queryset.filter(suppressed)
+        if self.value() == "no":
+            return queryset.exclude(suppressed)
+        return queryset
+
+
+class RecentSentPlaylistFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        # Only the latest few: a years-old subscription has thousands.
+        return super().get_queryset()[:RECENT_SENT_PLAYLISTS]
+
+
+class RecentSentPlaylistInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SentPlaylist
+    formset = RecentSentPlaylistFormSet
+    verbose_name_plural = f"most recent sent playlists (up to {RECENT_SENT_PLAYLISTS})"
+    fields = ["sent_on", "name", "spotify_link", "message_id"]
+    readonly_fields = fields
+    ordering = ["-sent_on", "-id"]
+    extra = 0
+    show_change_link = True
+
+    @admin.display(description="Spotify")
+    def spotify_link(self, obj):
+        return _spotify_link(obj)
+
+
+def _spotify_link(sent_playlist):
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">Open on Spotify</a>',
+        sent_playlist.web_url,
+    )
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "term",
+        "status",
+        "created_at",
+        "confirmed_at",
+        "last_sent_at",
+        "playlists_sent",
+        "last_event",
+    ]
+    list_filter = [
+        "status",
+        SuppressedFilter,
+        "created_at",
+        "confirmed_at",
+        "last_sent_at",
+        "unsubscribed_at",
+    ]
+    search_fields = ["email", "term"]
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    fields = [
+        "email",
+        "term",
+        "status",
+        "token",
+        "created_at",
+        "confirmation_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "last_sent_at",
+        "last_sent_on",
+        "all_sent_playlists",
+        "delivery_events",
+    ]
+    readonly_fields = [
+        "token",
+        "created_at",
+        "confirmation_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "last_sent_at",
+        "last_sent_on",
+        "all_sent_playlists",
+        "delivery_events",
+    ]
+    inlines = [RecentSentPlaylistInline]
+    actions = ["unsubscribe", "resend_confirmation", "mark_active"]
+
+    def get_queryset(self, request):
+        return selectors.with_delivery_summary(super().get_queryset(request))
+
+    @admin.display(description="playlists sent", ordering="sent_count")
+    def playlists_sent(self, obj):
+        return obj.sent_count
+
+    @admin.display(description="last delivery event", ordering="last_event_at")
+    def last_event(self, obj):
+        if not obj.last_event_type:
+            return "—"
+        label = EmailEvent.Type(obj.last_event_type).label
+        return f"{label}: {obj.last_event_reason}" if obj.last_event_reason else label
+
+    @admin.display(description="sent playlists")
+    def all_sent_playlists(self, obj):
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:subscriptions_sentplaylist_changelist")
+        query = urlencode({"subscription__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">All {} sent playlists</a>', url, query, obj.sent_count)
+
+    @admin.display(description="delivery events for this address")
+    def delivery_events(self, obj):
+        if obj.pk is None:
+            return "—"
+        events = selectors.address_events(email=obj.email)[:RECENT_EVENTS]
+        if not events:
+            return "None"
+        url = reverse("admin:subscriptions_emailevent_changelist")
+        query = urlencode({"q": obj.email.lower()})
+        rows = format_html_join(
+            "",
+            "<li>{} — {} {}</li>",
+            (
+                (
+                    f"{event.occurred_at:%Y-%m-%d %H:%M}",
+                    event.get_event_type_display(),
+                    f"({event.reason})" if event.reason else "",
+                )
+                for event in events
+            ),
+        )
+        return format_html('<ul>{}</ul><a href="{}?{}">All events</a>', rows, url, query)
+
+    @admin.action(description="Unsubscribe")
+    def unsubscribe(self, request, queryset):
+        changed = services.subscriptions_unsubscribe(subscriptions=queryset)
+        self.message_user(request, f"Unsubscribed {changed} subscription(s).", messages.SUCCESS)
+
+    @admin.action(description="Re-send confirmation")
+    def resend_confirmation(self, request, queryset):
+        sent = skipped = failed = 0
+        for subscription in queryset:
+            try:
+                if services.confirmation_resend(subscription=subscription):
+                    sent += 1
+                else:
+                    skipped += 1
+            except services.ConfirmationNotSent:
+                failed += 1
+        self.message_user(request, f"Sent {sent} confirmation email(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"Skipped {skipped} subscription(s) that are not pending confirmation.",
+                messages.WARNING,
+            )
+        if failed:
+            self.message_user(
+                request,
+                f"{failed} confirmation email(s) could not be sent; try again later.",
+                messages.ERROR,
+            )
+
+    @admin.action(description="Mark active")
+    def mark_active(self, request, queryset):
+        activated, conflicts = services.subscriptions_mark_active(subscriptions=queryset)
+        self.message_user(request, f"Marked {activated} subscription(s) active.", messages.SUCCESS)
+        if conflicts:
+            self.message_user(
+                request,
+                f"Left {conflicts} subscription(s) alone: the same address and term "
+                "already has a live subscription.",
+                messages.WARNING,
+            )
+
+
+@admin.register(SentPlaylist)
+class SentPlaylistAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["sent_on", "name", "subscriber", "term", "spotify_link", "message_id"]
+    list_filter = ["sent_on"]
+    list_select_related = ["subscription"]
+    search_fields = ["subscription__email", "name", "playlist_id"]
+    date_hierarchy = "sent_on"
+
+    @admin.display(description="email address", ordering="subscription__email")
+    def subscriber(self, obj):
+        return obj.subscription.email
+
+    @admin.display(description="search term", ordering="subscription__term")
+    def term(self, obj):
+        return obj.subscription.term
+
+    @admin.display(description="Spotify")
+    def spotify_link(self, obj):
+        return _spotify_link(obj)
+
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["occurred_at", "email", "event_type", "reason", "received_at"]
+    list_filter = ["event_type", "occurred_at"]
+    search_fields = ["email", "event_id", "message_id"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(DailyEmail)
+class DailyEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["day", "email", "status", "attempts", "message_id", "updated_at"]
+    list_filter = ["status", "day"]
+    search_fields = ["email", "message_id"]
+    date_hierarchy = "day"
