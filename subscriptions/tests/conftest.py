@@ -1,0 +1,29 @@
+"""Fixtures for the subscriptions tests: subscriptions in any state, a staff client."""
+
+import pytest
+from django.utils import timezone
+
+from subscriptions.models import Subscription
+
+
+@pytest.fixture
+def make_subscription(db):
+    def make(email="listener@example.com", term="happy", status="active", **extra):
+        if status == Subscription.Status.ACTIVE:
+            extra.setdefault("confirmed_at", timezone.now())
+        return Subscription.objects.create(email=email, term=term, status=status, **extra)
+
+    return make
+
+
+@pytest.fixture
+def closed_port_mailgun(settings):
+    """anymail's Mailgun backend pointed at a port nobody listens on: every send fails."""
+    settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    settings.ANYMAIL = {
+        **settings.ANYMAIL,
+        "MAILGUN_API_KEY": "test-key",
+        "MAILGUN_SENDER_DOMAIN": "mg.example.com",
+        "MAILGUN_API_URL": "http://127.0.0.1:9/v3",
+        "REQUESTS_TIMEOUT": 2,
+    }

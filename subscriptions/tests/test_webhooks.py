@@ -1,0 +1,234 @@
+"""Mailgun tracking webhooks through anymail's real URL: signed samples in, subscription states out.
+
+The samples in webhook_samples/ are ../shared/mailgun/webhook_samples/ as Mailgun sends them,
+signed with the key TEST_WEBHOOK_SIGNING_KEY (HMAC-SHA256 of timestamp + token). anymail 15.2's
+Mailgun webhook checks that signature and basic auth only: it has no check on the timestamp's
+age, so the 2024 samples are posted unchanged, and replays are handled by our own event ids.
+"""
+
+import base64
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from subscriptions.models import EmailEvent, Subscription
+
+SAMPLES = Path(__file__).parent / "webhook_samples"
+WEBHOOK_URL = "/anymail/mailgun/tracking/"
+SIGNING_KEY = "TEST_WEBHOOK_SIGNING_KEY"
+Status = Subscription.Status
+
+pytestmark = pytest.mark.django_db
+
+
+def sample(name):
+    return json.loads((SAMPLES / f"mailgun_{name}.json").read_text())
+
+
+def post(payload, **extra):
+    """POST as Mailgun does: JSON, no cookie, no CSRF token, against a client that checks CSRF."""
+    client = Client(enforce_csrf_checks=True)
+    return client.post(WEBHOOK_URL, json.dumps(payload), content_type="application/json", **extra)
+
+
+@pytest.fixture(autouse=True)
+def signing_key(settings):
+    anymail = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    anymail.pop("WEBHOOK_SECRET", None)
+    settings.ANYMAIL = anymail
+
+
+@pytest.fixture
+def address_book(make_subscription):
+    """For each sample's recipient: two live subscriptions typed in another case, one ended;
+    and a bystander who must never change."""
+    rows = {}
+    recipients = [
+        "alice@example.org",
+        "invalid@example.org",
+        "previously-bounced@example.org",
+        "undeliverable@nomx.example.org",
+        "recipient@example.org",
+        "bob@example.org",
+    ]
+    for address in recipients:
+        local, domain = address.split("@")
+        rows[address] = [
+            make_subscription(email=f"{local.upper()}@{domain}", term="happy"),
+            make_subscription(email=address, term="sad", status=Status.PENDING),
+            make_subscription(email=address, term="jazz", status=Status.UNSUBSCRIBED),
+        ]
+    rows["bystander"] = [make_subscription(email="carol@example.org", term="happy")]
+    return rows
+
+
+def current(rows):
+    return [Subscription.objects.get(pk=row.pk).status for row in rows]
+
+
+UNCHANGED = [Status.ACTIVE, Status.PENDING, Status.UNSUBSCRIBED]
+
+
+@pytest.mark.parametrize(
+    "name, recipient, new_status, event_type",
+    [
+        ("failed_permanent_bounce", "invalid@example.org", Status.BOUNCED, "bounced"),
+        (
+            "failed_permanent_suppress_bounce",
+            "previously-bounced@example.org",
+            Status.BOUNCED,
+            "bounced",
+        ),
+        ("rejected", "recipient@example.org", Status.BOUNCED, "rejected"),
+        ("complained", "alice@example.org", Status.COMPLAINED, "complained"),
+        ("unsubscribed", "bob@example.org", Status.UNSUBSCRIBED, "unsubscribed"),
+    ],
+)
+def test_stopping_events_change_every_live_subscription_of_the_address(
+    address_book, name, recipient, new_status, event_type
+):
+    response = post(sample(name))
+
+    assert response.status_code == 200
+    assert current(address_book[recipient]) == [new_status, new_status, Status.UNSUBSCRIBED]
+    for address, rows in address_book.items():
+        if address not in (recipient, "bystander"):
+            assert current(rows) == UNCHANGED, address
+    assert current(address_book["bystander"]) == [Status.ACTIVE]
+    [event] = EmailEvent.objects.all()
+    assert (event.email, event.event_type) == (recipient, event_type)
+
+
+@pytest.mark.parametrize("name", ["failed_temporary", "delivered", "opened", "clicked", "accepted"])
+def test_other_events_change_nothing_and_record_nothing(address_book, name):
+    response = post(sample(name))
+
+    assert response.status_code == 200
+    for address, rows in address_book.items():
+        if address != "bystander":
+            assert current(rows) == UNCHANGED, address
+    assert not EmailEvent.objects.exists()
+
+
+def test_bounce_is_recorded_with_time_reason_and_message_id(address_book):
+    post(sample("failed_permanent_bounce"))
+
+    event = EmailEvent.objects.get()
+    assert event.occurred_at == datetime.fromtimestamp(1706788810.389832, tz=UTC)
+    assert "5.1.1 The email account that you tried to reach does not exist." in event.reason
+    assert event.message_id == "<20240201120000.1.ABCDEF0123456789@mg.example.com>"
+    # No Mailgun event id in this payload: a digest of the signed fields stands in.
+    assert event.event_id.startswith("sha256:")
+
+
+def test_rejection_reason_and_mailgun_event_id_are_kept(address_book):
+    post(sample("rejected"))
+    post(sample("complained"))
+
+    rejected = EmailEvent.objects.get(event_type="rejected")
+    assert "Sandbox subdomains are for test purposes only." in rejected.reason
+    complained = EmailEvent.objects.get(event_type="complained")
+    assert complained.event_id == "ncV2XwymRUKbPek_MIM-Gw"
+
+
+def test_the_same_event_twice_changes_once_and_records_once(address_book, make_subscription):
+    assert post(sample("failed_permanent_bounce")).status_code == 200
+    # The address comes back through a new confirmation before Mailgun retries the webhook.
+    returned = make_subscription(email="invalid@example.org", term="happy")
+
+    assert post(sample("failed_permanent_bounce")).status_code == 200
+
+    assert EmailEvent.objects.count() == 1
+    returned.refresh_from_db()
+    assert returned.status == Status.ACTIVE
+
+
+def test_the_same_mailgun_event_id_twice_records_once(address_book):
+    post(sample("unsubscribed"))
+    post(sample("unsubscribed"))
+    assert EmailEvent.objects.filter(event_id="W3X4JOhFT-OZidZGKKr9iA").count() == 1
+
+
+def test_events_without_an_id_that_share_a_token_are_still_told_apart(address_book):
+    # Both samples carry the same signature token, at different times, for different people.
+    post(sample("failed_permanent_bounce"))
+    post(sample("failed_permanent_suppress_bounce"))
+    assert EmailEvent.objects.count() == 2
+
+
+def test_bad_signature_is_refused_and_changes_nothing(address_book):
+    payload = sample("failed_permanent_bounce")
+    payload["signature"]["signature"] = "0" * 64
+
+    response = post(payload)
+
+    assert response.status_code == 400
+    assert current(address_book["invalid@example.org"]) == UNCHANGED
+    assert not EmailEvent.objects.exists()
+
+
+def test_signature_made_with_another_key_is_refused(address_book, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "another-key"}
+    assert post(sample("complained")).status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+
+
+def _basic_auth(credentials):
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def test_with_a_webhook_secret_missing_or_wrong_basic_auth_is_refused(address_book, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "mailgun:s3cret-words"}
+
+    assert post(sample("complained")).status_code == 400
+    wrong = post(sample("complained"), HTTP_AUTHORIZATION=_basic_auth("mailgun:guess"))
+    assert wrong.status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+
+    right = post(sample("complained"), HTTP_AUTHORIZATION=_basic_auth("mailgun:s3cret-words"))
+    assert right.status_code == 200
+    assert current(address_book["alice@example.org"])[0] == Status.COMPLAINED
+
+
+def test_recipient_is_matched_whatever_its_case(make_subscription):
+    row = make_subscription(email="Alice@EXAMPLE.org", term="happy")
+    payload = copy.deepcopy(sample("complained"))
+    payload["event-data"]["recipient"] = "ALICE@example.ORG"  # the signature does not cover it
+
+    post(payload)
+
+    row.refresh_from_db()
+    assert row.status == Status.COMPLAINED
+    assert EmailEvent.objects.get().email == "alice@example.org"
+
+
+def test_after_a_complaint_the_form_sends_nothing(client, address_book):
+    post(sample("complained"))
+    response = client.post(
+        reverse("subscriptions:subscribe"),
+        {"email": "alice@example.org", "term": "brand new term", "homepage": ""},
+    )
+    assert response.status_code == 200
+    assert "Check your inbox" in response.content.decode()
+    assert mail.outbox == []
+    assert not Subscription.objects.filter(term="brand new term").exists()
+
+
+def test_after_a_bounce_the_address_may_subscribe_again_with_a_confirmation(client, address_book):
+    post(sample("failed_permanent_bounce"))
+    response = client.post(
+        reverse("subscriptions:subscribe"),
+        {"email": "invalid@example.org", "term": "happy", "homepage": ""},
+    )
+    assert response.status_code == 200
+    [message] = mail.outbox
+    assert message.to == ["invalid@example.org"]
+    assert Subscription.objects.filter(
+        email="invalid@example.org", term="happy", status=Status.PENDING
+    ).exists()
