@@ -1,0 +1,1 @@
+"""`manage.py` commands: send_daily_playlists."""

@@ -1,0 +1,153 @@
+"""`manage.py send_daily_playlists`: today's playlist email, once per address per day.
+
+Safe to schedule as often as you like (Heroku Scheduler, daily or hourly) and to run several
+at once: the work is claimed in the database. Exit status: 0 all sent, 1 some mail failed or
+its fate is unknown, 2 configuration error (nothing was sent).
+"""
+
+import argparse
+import logging
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from subscriptions.daily import DailyConfigurationError, daily_playlists_send
+
+BAR_WIDTH = 30
+ADDRESS_VERBS = {"sent": "got", "failed": "failed", "unknown": "unknown", "empty": "got"}
+
+
+def _positive_int(value):
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def _batch_size(value):
+    number = _positive_int(value)
+    if number > 1000:
+        raise argparse.ArgumentTypeError("Mailgun takes at most 1000 recipients per call")
+    return number
+
+
+class Command(BaseCommand):
+    help = (
+        "Email every active subscriber one new Spotify playlist per search term: one email per "
+        "address per day, sent through Mailgun in batches."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print who would get what; send and write nothing.",
+        )
+        parser.add_argument(
+            "--limit", type=_positive_int, metavar="N", help="Handle at most N addresses this run."
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=_batch_size,
+            metavar="N",
+            help="Addresses per Mailgun call, 1-1000 (default: the MAILGUN_BATCH_SIZE setting).",
+        )
+        parser.add_argument(
+            "--seed", type=int, metavar="N", help="Seed the random picks to repeat a run."
+        )
+        # For tests and for finishing an earlier day's run by hand; not for everyday use.
+        parser.add_argument("--date", type=date.fromisoformat, help=argparse.SUPPRESS)
+
+    def handle(self, *args, **options):
+        verbosity = options["verbosity"]
+        if verbosity >= 3:
+            for name in ("subscriptions.daily", "search.spotify"):
+                logging.getLogger(name).setLevel(logging.DEBUG)
+        progress = _Progress(self, verbosity=verbosity)
+        try:
+            summary = daily_playlists_send(
+                today=options["date"],
+                dry_run=options["dry_run"],
+                limit=options["limit"],
+                batch_size=options["batch_size"],
+                seed=options["seed"],
+                progress=progress,
+            )
+        except DailyConfigurationError as error:
+            raise CommandError(str(error), returncode=2) from error
+        finally:
+            progress.finish()
+        if verbosity >= 1:
+            style = self.style.SUCCESS if summary.exit_code == 0 else self.style.WARNING
+            self.stdout.write(style(summary.line()))
+        if summary.exit_code:
+            raise SystemExit(summary.exit_code)
+
+
+class _Progress:
+    """A bar on a terminal; a line per batch otherwise (logs); a line per address with -v 2."""
+
+    def __init__(self, command, *, verbosity):
+        self.command = command
+        self.verbosity = verbosity
+        self.bar = verbosity >= 1 and command.stderr.isatty()
+        self.drawn = False
+
+    def __call__(self, report, summary):
+        if self.verbosity >= 2 or (summary.dry_run and self.verbosity >= 1):
+            self._clear()
+            for line in _address_lines(report, dry_run=summary.dry_run):
+                self.command.stdout.write(line)
+        if self.bar:
+            self._draw(summary)
+        elif self.verbosity >= 1:
+            self.command.stdout.write(_batch_line(report, summary))
+
+    def finish(self):
+        if self.drawn:
+            self.command.stderr.write("")
+            self.drawn = False
+
+    def _draw(self, summary):
+        total = max(summary.planned, summary.addresses_done, 1)
+        filled = BAR_WIDTH * summary.addresses_done // total
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        self.command.stderr.write(
+            f"\r[{bar}] {summary.addresses_done}/{total} addresses, {summary.emails} sent",
+            ending="",
+        )
+        self.command.stderr.flush()
+        self.drawn = True
+
+    def _clear(self):
+        if self.drawn:
+            self.command.stderr.write("\r\033[K", ending="")
+
+
+def _batch_line(report, summary):
+    count = len(report.messages)
+    done = f"{summary.addresses_done}/{max(summary.planned, summary.addresses_done)} addresses"
+    skipped = f", {len(report.skipped)} addresses with nothing to send" if report.skipped else ""
+    if report.outcome in {"sent", "dry run"}:
+        verb = "would send" if report.outcome == "dry run" else "sent"
+        playlists = sum(len(message.picks) for message in report.messages)
+        what = f"{verb} {count} emails ({playlists} playlists)"
+    elif report.outcome == "failed":
+        what = f"FAILED for {count} addresses (a later run retries them)"
+    elif report.outcome == "unknown":
+        what = f"no answer for {count} addresses (recorded as unknown, not retried)"
+    else:
+        what = "nothing to send"
+    return f"batch {report.number}: {what}{skipped}; {done}"
+
+
+def _address_lines(report, *, dry_run):
+    verb = "would get" if dry_run else ADDRESS_VERBS[report.outcome]
+    for message in report.messages:
+        picks = "; ".join(
+            f"'{pick.term}' -> {pick.playlist.name} ({pick.playlist.web_url})"
+            for pick in message.picks
+        )
+        yield f"{message.address} {verb}: {picks}"
+    for address, reason in report.skipped.items():
+        yield f"{address} skipped: {reason}"

@@ -1,0 +1,66 @@
+"""Shared helpers for the daily sender's tests: many subscribers at once, and reading batches."""
+
+import datetime
+
+from django.core import mail
+from django.utils import timezone
+
+from subscriptions.models import DailyEmail, SentPlaylist, Subscription
+
+TODAY = datetime.date(2026, 11, 25)
+TOMORROW = TODAY + datetime.timedelta(days=1)
+
+
+def subscribe_many(count, *, terms=("happy",), domain="example.org", start=0):
+    """`count` active subscriptions, one per address, cycling through `terms`."""
+    now = timezone.now()
+    return Subscription.objects.bulk_create(
+        [
+            Subscription(
+                email=f"listener{number:05d}@{domain}",
+                term=terms[number % len(terms)],
+                status=Subscription.Status.ACTIVE,
+                confirmed_at=now,
+            )
+            for number in range(start, start + count)
+        ]
+    )
+
+
+def use_anymail_test_backend(settings):
+    """anymail's test backend: batch sends land in mail.outbox with their merge data."""
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+
+
+def outbox_messages():
+    """Per-recipient view of anymail test-backend batches: {address: message dict}."""
+    messages = {}
+    for batch in mail.outbox:
+        params = batch.anymail_test_params
+        for address, data in params["merge_data"].items():
+            assert address not in messages, f"{address} got two messages"
+            messages[address] = {
+                "subject": params["subject"],
+                "text": data["body_text"],
+                "html": data["body_html"],
+                "headers": {
+                    **params.get("extra_headers", {}),
+                    **params["merge_headers"][address],
+                },
+                "metadata": {**params["metadata"], **params["merge_metadata"][address]},
+                "tags": params.get("tags", []),
+            }
+    return messages
+
+
+def claims(day=TODAY):
+    """{address: status} of the day's DailyEmail claims."""
+    return dict(DailyEmail.objects.filter(day=day).values_list("email", "status"))
+
+
+def sent_playlists(email):
+    return list(
+        SentPlaylist.objects.filter(subscription__email=email)
+        .order_by("sent_on", "id")
+        .values_list("subscription__term", "playlist_id", "sent_on")
+    )
