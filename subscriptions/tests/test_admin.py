@@ -1,0 +1,273 @@
+"""The admin: lists, filters, search, actions, read-only history, and a constant query count."""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from subscriptions.models import EmailEvent, SentPlaylist, Subscription
+
+Status = Subscription.Status
+CHANGELIST = reverse("admin:subscriptions_subscription_changelist")
+SENT_CHANGELIST = reverse("admin:subscriptions_sentplaylist_changelist")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client():
+    """A staff member (not a superuser) with the permissions the admin pages need."""
+    # No password: force_login needs none, and hashing one costs a second per test.
+    user = User.objects.create_user("editor", "editor@example.com", is_staff=True)
+    codenames = [
+        f"{action}_{model}"
+        for action in ("view", "change")
+        for model in ("subscription", "sentplaylist", "emailevent", "dailyemail")
+    ]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def sent(subscription, number, *, sent_on=None):
+    return SentPlaylist.objects.create(
+        subscription=subscription,
+        playlist_id=f"playlist{number:04d}",
+        name=f"Playlist number {number}",
+        web_url=f"https://open.spotify.com/playlist/playlist{number:04d}",
+        uri=f"spotify:playlist:playlist{number:04d}",
+        sent_on=sent_on or datetime.date(2025, 1, 1) + datetime.timedelta(days=number),
+    )
+
+
+def event(email, event_type, reason="", *, minutes_ago=0, event_id=None):
+    return EmailEvent.objects.create(
+        email=email,
+        event_type=event_type,
+        event_id=event_id or f"{email}-{event_type}-{minutes_ago}",
+        occurred_at=timezone.now() - datetime.timedelta(minutes=minutes_ago),
+        reason=reason,
+    )
+
+
+def action(client, name, subscriptions):
+    return client.post(
+        CHANGELIST,
+        {"action": name, "_selected_action": [s.pk for s in subscriptions]},
+        follow=True,
+    )
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client):
+    for url in (CHANGELIST, SENT_CHANGELIST):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_list_shows_counts_dates_and_the_last_delivery_event(staff_client, make_subscription):
+    subscription = make_subscription(email="listener@example.com", term="happy")
+    for number in range(3):
+        sent(subscription, number)
+    event("listener@example.com", "bounced", "old news", minutes_ago=60)
+    event("listener@example.com", "complained", "marked as spam", minutes_ago=1)
+
+    response = staff_client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for column in ("Email address", "Search term", "Status", "Created", "Confirmed", "Last sent"):
+        assert column in html
+    assert '<td class="field-playlists_sent">3</td>' in html
+    assert "Complained: marked as spam" in html
+    assert "old news" not in html
+
+
+def test_filters_by_status_suppression_and_date(staff_client, make_subscription):
+    make_subscription(email="active@example.com")
+    make_subscription(email="bounced@example.com", status=Status.BOUNCED)
+    make_subscription(email="complained@example.com", status=Status.COMPLAINED)
+    old = make_subscription(email="old@example.com", status=Status.UNSUBSCRIBED)
+    Subscription.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=400)
+    )
+
+    def emails(**params):
+        response = staff_client.get(CHANGELIST, params)
+        assert response.status_code == 200
+        return {s.email for s in response.context["cl"].result_list}
+
+    assert emails(status__exact="active") == {"active@example.com"}
+    assert emails(suppressed="yes") == {"bounced@example.com", "complained@example.com"}
+    assert emails(suppressed="no") == {"active@example.com", "old@example.com"}
+    since = (timezone.now() - datetime.timedelta(days=7)).isoformat()
+    assert "old@example.com" not in emails(created_at__gte=since)
+
+
+def test_search_by_email_and_term(staff_client, make_subscription):
+    make_subscription(email="alice@example.com", term="rainy sunday")
+    make_subscription(email="bob@example.com", term="happy")
+
+    def found(query):
+        response = staff_client.get(CHANGELIST, {"q": query})
+        return {s.email for s in response.context["cl"].result_list}
+
+    assert found("alice@") == {"alice@example.com"}
+    assert found("rainy") == {"alice@example.com"}
+
+
+def test_list_page_query_count_does_not_grow_with_rows(staff_client, make_subscription):
+    def make_rows(start, count):
+        for number in range(start, start + count):
+            email = f"person{number}@example.com"
+            subscription = make_subscription(email=email, term=f"term {number}")
+            sent(subscription, number)
+            sent(subscription, number + 1000)
+            event(email, "bounced", "mailbox full", event_id=f"event-{number}")
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as queries:
+            response = staff_client.get(CHANGELIST)
+        assert response.status_code == 200
+        return len(queries), len(response.context["cl"].result_list)
+
+    make_rows(0, 5)
+    with_five, rows = queries_for_list()
+    assert rows == 5
+    make_rows(5, 45)
+    with_fifty, rows = queries_for_list()
+    assert rows == 50
+    assert with_fifty == with_five
+
+
+def test_change_page_shows_token_read_only_recent_playlists_and_events(
+    staff_client, make_subscription
+):
+    subscription = make_subscription(email="Listener@example.com", term="happy")
+    for number in range(12):
+        sent(subscription, number)
+    event("listener@example.com", "bounced", "550 no such user")
+
+    response = staff_client.get(
+        reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert subscription.token in html
+    assert 'name="token"' not in html  # shown, not editable
+    # The inline holds the ten most recent of the twelve.
+    assert "Playlist number 11" in html
+    assert "Playlist number 2<" in html
+    assert "Playlist number 1<" not in html
+    assert 'href="https://open.spotify.com/playlist/playlist0011"' in html
+    assert "All 12 sent playlists" in html
+    assert "Bounced" in html and "550 no such user" in html
+
+
+def test_unsubscribe_action(staff_client, make_subscription):
+    live = [make_subscription(email=f"p{n}@example.com") for n in range(2)]
+    bounced = make_subscription(email="gone@example.com", status=Status.BOUNCED)
+
+    response = action(staff_client, "unsubscribe", [*live, bounced])
+
+    assert "Unsubscribed 2 subscription(s)." in messages_of(response)
+    assert set(Subscription.objects.values_list("status", flat=True)) == {
+        Status.UNSUBSCRIBED,
+        Status.BOUNCED,
+    }
+
+
+def test_resend_confirmation_action(staff_client, make_subscription):
+    pending = make_subscription(email="pending@example.com", status=Status.PENDING)
+    active = make_subscription(email="active@example.com")
+
+    response = action(staff_client, "resend_confirmation", [pending, active])
+
+    [message] = mail.outbox
+    assert message.to == ["pending@example.com"]
+    assert pending.token in message.body
+    assert messages_of(response) == [
+        "Sent 1 confirmation email(s).",
+        "Skipped 1 subscription(s) that are not pending confirmation.",
+    ]
+
+
+def test_resend_confirmation_action_reports_a_mail_failure(
+    staff_client, make_subscription, closed_port_mailgun
+):
+    pending = make_subscription(email="pending@example.com", status=Status.PENDING)
+    response = action(staff_client, "resend_confirmation", [pending])
+    assert "1 confirmation email(s) could not be sent; try again later." in messages_of(response)
+
+
+def test_mark_active_action(staff_client, make_subscription):
+    pending = make_subscription(email="a@example.com", status=Status.PENDING)
+    ended = make_subscription(
+        email="b@example.com", status=Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+    )
+    # An old row whose pair already has a live subscription: activating it would make two.
+    make_subscription(email="c@example.com", term="happy")
+    duplicate = make_subscription(email="C@example.com", term="Happy", status=Status.UNSUBSCRIBED)
+
+    response = action(staff_client, "mark_active", [pending, ended, duplicate])
+
+    assert messages_of(response) == [
+        "Marked 2 subscription(s) active.",
+        "Left 1 subscription(s) alone: the same address and term already has a live subscription.",
+    ]
+    pending.refresh_from_db()
+    ended.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert pending.status == ended.status == Status.ACTIVE
+    assert pending.confirmed_at is not None
+    assert ended.unsubscribed_at is None
+    assert duplicate.status == Status.UNSUBSCRIBED
+
+
+def test_sent_playlist_history_is_read_only_searchable_and_links_to_spotify(
+    staff_client, make_subscription
+):
+    alice = make_subscription(email="alice@example.com")
+    bob = make_subscription(email="bob@example.com", term="sad")
+    sent(alice, 1)
+    sent(bob, 2)
+
+    response = staff_client.get(SENT_CHANGELIST)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="https://open.spotify.com/playlist/playlist0001"' in html
+    assert "Open on Spotify" in html
+
+    def found(**params):
+        listed = staff_client.get(SENT_CHANGELIST, params).context["cl"].result_list
+        return {row.name for row in listed}
+
+    assert found(q="alice@") == {"Playlist number 1"}
+    assert found(q="number 2") == {"Playlist number 2"}
+    assert found(sent_on__year="2025", sent_on__month="1", sent_on__day="3") == {
+        "Playlist number 2"
+    }
+    add = staff_client.get(reverse("admin:subscriptions_sentplaylist_add"))
+    assert add.status_code == 403
+
+
+def test_email_events_and_daily_emails_are_listed_read_only(staff_client):
+    event("listener@example.com", "complained", "marked as spam")
+    events = staff_client.get(reverse("admin:subscriptions_emailevent_changelist"))
+    assert events.status_code == 200
+    assert "marked as spam" in events.content.decode()
+    assert staff_client.get(reverse("admin:subscriptions_emailevent_add")).status_code == 403
+    daily = staff_client.get(reverse("admin:subscriptions_dailyemail_changelist"))
+    assert daily.status_code == 200

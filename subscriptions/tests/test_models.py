@@ -1,0 +1,78 @@
+"""The models' invariants, as the database enforces them."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from subscriptions.models import EmailEvent, SentPlaylist, Subscription
+
+Status = Subscription.Status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_save_normalises_email_domain_and_term():
+    subscription = Subscription.objects.create(email=" Mixed.Case@EXAMPLE.Com ", term=" a   b ")
+    subscription.refresh_from_db()
+    assert subscription.email == "Mixed.Case@example.com"
+    assert subscription.term == "a b"
+
+
+def test_tokens_are_long_random_and_unique():
+    tokens = {
+        Subscription.objects.create(email=f"p{n}@example.com", term="x").token for n in range(20)
+    }
+    assert len(tokens) == 20
+    assert all(len(token) >= 43 for token in tokens)  # 32 random bytes, base64url
+
+
+@pytest.mark.parametrize("second_status", [Status.PENDING, Status.ACTIVE])
+def test_one_live_subscription_per_email_and_term_whatever_the_case(second_status):
+    Subscription.objects.create(email="listener@example.com", term="Happy", status=Status.ACTIVE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscription.objects.create(
+            email="LISTENER@example.com", term="happy", status=second_status
+        )
+
+
+def test_ended_subscriptions_do_not_block_a_new_live_one():
+    for status in (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED):
+        Subscription.objects.create(email="listener@example.com", term="happy", status=status)
+    Subscription.objects.create(email="listener@example.com", term="happy", status=Status.PENDING)
+    assert Subscription.objects.count() == 4
+
+
+def test_empty_term_is_refused_by_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscription.objects.create(email="listener@example.com", term="   ")
+
+
+def test_a_playlist_is_recorded_once_per_subscription():
+    subscription = Subscription.objects.create(email="listener@example.com", term="happy")
+    fields = {
+        "playlist_id": "abc",
+        "name": "Happy hits",
+        "web_url": "https://open.spotify.com/playlist/abc",
+        "uri": "spotify:playlist:abc",
+    }
+    SentPlaylist.objects.create(
+        subscription=subscription, sent_on=datetime.date(2025, 1, 1), **fields
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SentPlaylist.objects.create(
+            subscription=subscription, sent_on=datetime.date(2025, 1, 2), **fields
+        )
+
+
+def test_an_email_event_is_recorded_once():
+    fields = {"email": "a@example.com", "event_type": "bounced", "occurred_at": timezone.now()}
+    EmailEvent.objects.create(event_id="evt-1", **fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EmailEvent.objects.create(event_id="evt-1", **fields)
+
+
+def test_str_reads_well_in_the_admin():
+    subscription = Subscription(email="listener@example.com", term="happy", status=Status.PENDING)
+    assert str(subscription) == "listener@example.com — “happy” (pending confirmation)"
