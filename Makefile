@@ -43,3 +43,22 @@ test: lint
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts
+
+# --- Browser tests (tests/browser) ------------------------------------------------------------
+# axe-core, the accessibility checker the browser tests inject into pages, comes from the npm
+# registry (package.json, package-lock.json) into node_modules/. Chromium comes from Debian
+# (`apt-get install chromium`) and Java for the HTML checker (`default-jre-headless`); without
+# them, or without npm, the browser tests skip and say why (.ci/run makes them required).
+AXE_JS := node_modules/axe-core/axe.min.js
+
+.PHONY: browser-deps
+browser-deps: $(AXE_JS)
+
+$(AXE_JS): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the accessibility tests will be skipped (install Node.js and npm)"; \
+	fi
+
+test: browser-deps

@@ -1,0 +1,1 @@
+"""Browser tests: the real app under gunicorn, driven through Debian's Chromium by Playwright."""

@@ -1,0 +1,271 @@
+"""Fixtures for the browser tests: the app as Heroku runs it, loopback fakes and Debian's Chromium.
+
+One gunicorn server (the Procfile's web command, DEBUG off, a migrated SQLite database and
+collected static files in a temporary folder) and one Chromium serve every test in this package.
+Spotify is a loopback FakeSpotify; mail goes through anymail's real Mailgun backend to a
+loopback FakeMailgun, so a test reads exactly what a subscriber would receive.
+
+Without Chromium, Playwright, axe-core or Java the tests skip and say why; with
+REQUIRE_BROWSER_TESTS=1 (set by .ci/run) they fail instead, so CI cannot pass by skipping.
+"""
+
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def browser_tests_required():
+    value = os.environ.get("REQUIRE_BROWSER_TESTS", "").strip().lower()
+    return value in {"1", "true", "yes", "on"}
+
+
+if not browser_tests_required():
+    # Skips this whole package; when required, the test modules' import fails loudly instead.
+    pytest.importorskip(
+        "playwright.sync_api",
+        reason="Playwright is not installed: `pip install -r requirements-dev.txt`",
+    )
+
+from bench.appserver import AppServer  # noqa: E402
+from tests.browser.pages import unique_address  # noqa: E402
+from tests.fakes.mailgun import FakeMailgun  # noqa: E402
+from tests.fakes.spotify import FakeSpotify  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 375, "height": 812}
+# Seconds a single Playwright action or navigation may take before the test fails.
+ACTION_TIMEOUT_MS = 10_000
+
+SPOTIFY_EMBED_HOST = "open.spotify.com"
+
+
+def is_spotify_image_host(host):
+    """The hosts Spotify serves cover art from (as in search_playlists.json)."""
+    return host in {"i.scdn.co", "mosaic.scdn.co"} or (
+        host.startswith("image-cdn-") and host.endswith(".spotifycdn.com")
+    )
+
+
+def unavailable(reason):
+    """Skip with `reason`, or fail when CI said the browser tests must run."""
+    if browser_tests_required():
+        pytest.fail(f"{reason} (REQUIRE_BROWSER_TESTS is set: this must not be skipped)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _chromium_installed():
+    """Checked before the app starts, so a machine without Chromium skips quickly."""
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"{CHROMIUM} not found: `apt-get install chromium` to run the browser tests")
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveApp:
+    """The running site (bench.appserver.AppServer) and the fakes behind it."""
+
+    server: AppServer
+    database: Path
+    spotify: FakeSpotify
+    mailgun: FakeMailgun
+    playlists: dict = field(default_factory=dict)  # role ("tracks", "forbidden") -> id
+
+    @property
+    def url(self):
+        return self.server.url
+
+    def manage(self, *args):
+        """Run a management command with the server's environment (settings, database, fakes)."""
+        return self.server.manage(*args, check=False)
+
+    def subscriptions(self, email):
+        """The stored subscriptions of `email`, read straight from the server's database."""
+        with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)) as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                "SELECT term, status, confirmed_at, unsubscribed_at"
+                " FROM subscriptions_subscription WHERE lower(email) = lower(?) ORDER BY id",
+                [email],
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def log_tail(self):
+        return f"--- gunicorn log ---\n{self.server.log_tail()}"
+
+
+@pytest.fixture(scope="package")
+def app(tmp_path_factory):
+    """The Procfile's web process (DEBUG off, SQLite, collectstatic) with loopback fakes."""
+    database = tmp_path_factory.mktemp("browser-app") / "db.sqlite3"
+    with FakeSpotify() as spotify, FakeMailgun() as mailgun:
+        playlists = {
+            "tracks": spotify.add_playlist(name="Happy Tracks For Testing", track_count=25),
+            "forbidden": spotify.add_playlist(
+                name="Happy Hits (track list private)", tracks_mode="forbidden"
+            ),
+        }
+        server = AppServer(
+            database_url=f"sqlite:///{database}",
+            env={
+                "SPOTIFY_CLIENT_ID": spotify.client_id,
+                "SPOTIFY_CLIENT_SECRET": spotify.client_secret,
+                "SPOTIFY_API_URL": spotify.api_url,
+                "SPOTIFY_TOKEN_URL": spotify.token_url,
+                "MAILGUN_API_KEY": mailgun.api_key,
+                "MAILGUN_DOMAIN": mailgun.domain,
+                "MAILGUN_API_URL": mailgun.api_url,
+                # Whatever the caller's shell points at (Redis in some setups), not shared here.
+                "REDIS_URL": "",
+            },
+        )
+        # Links in emails point at this server, so the test can follow them like a reader.
+        server.env["SITE_URL"] = server.url
+        with server:
+            yield LiveApp(
+                server=server,
+                database=database,
+                spotify=spotify,
+                mailgun=mailgun,
+                playlists=playlists,
+            )
+
+
+@pytest.fixture(scope="package")
+def pending_token(app):
+    """The token of a pending subscription, for the confirm and unsubscribe pages' checks."""
+    email = unique_address("pages")
+    result = app.manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from subscriptions.models import Subscription; "
+        f"print(Subscription.objects.create(email={email!r}, term='happy').token)",
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()[-1]
+
+
+# -- the browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+# Spotify's player is a page on open.spotify.com; this stands in for it so screenshots show a
+# player-sized box instead of Chromium's error page.
+EMBED_STAND_IN = (
+    "<!doctype html><html lang=en><title>Spotify player</title>"
+    "<body style='margin:0;font:16px sans-serif;background:#282828;color:#fff;padding:1rem'>"
+    "Spotify's player (its page is not fetched in tests)</body></html>"
+)
+
+
+def origin(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass
+class Tab:
+    """A page in its own browser context, and every request it made to a host but ours.
+
+    Our app's origin passes. The loopback fake Spotify (it serves the cover images) and
+    Spotify's real image and player hosts count as Spotify's; the real ones are never reached:
+    the player gets a stand-in page, images are aborted. Any other host is aborted and listed
+    in `foreign_requests`, which the tests expect to stay empty.
+    """
+
+    page: object  # playwright.sync_api.Page
+    own_origin: str
+    spotify_origin: str  # the fake Spotify's
+    spotify_requests: list = field(default_factory=list)
+    foreign_requests: list = field(default_factory=list)
+    script_errors: list = field(default_factory=list)  # uncaught JavaScript exceptions
+
+    def route(self, route, request):
+        url = request.url
+        host = urlsplit(url).hostname or ""
+        if origin(url) == self.own_origin:
+            route.continue_()
+        elif origin(url) == self.spotify_origin:
+            self.spotify_requests.append(url)
+            route.continue_()
+        elif host == SPOTIFY_EMBED_HOST and request.resource_type == "document":
+            self.spotify_requests.append(url)
+            route.fulfill(status=200, content_type="text/html", body=EMBED_STAND_IN)
+        elif is_spotify_image_host(host) and request.resource_type == "image":
+            self.spotify_requests.append(url)
+            route.abort("blockedbyclient")
+        else:
+            self.foreign_requests.append(url)
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def open_tab(browser, app):
+    """Factory: a fresh browser context (no cookies) on the app; nothing leaves the machine."""
+    contexts = []
+
+    def open_tab(*, viewport=DESKTOP, javascript=True, **options):
+        context = browser.new_context(
+            base_url=app.url, viewport=viewport, java_script_enabled=javascript, **options
+        )
+        contexts.append(context)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        page = context.new_page()
+        tab = Tab(page=page, own_origin=app.url, spotify_origin=app.spotify.base_url)
+        context.route("**/*", tab.route)
+        page.on("pageerror", lambda error: tab.script_errors.append(str(error)))
+        return tab
+
+    yield open_tab
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="package")
+def artifacts():
+    """test-artifacts/ (gitignored): screenshots and the HTML the checker read, for humans."""
+    for name in ("screenshots", "html"):
+        shutil.rmtree(ARTIFACTS / name, ignore_errors=True)
+        (ARTIFACTS / name).mkdir(parents=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def axe_script():
+    if not AXE_SCRIPT.exists():
+        unavailable(f"axe-core is not installed ({AXE_SCRIPT} missing): run `make browser-deps`")
+    return AXE_SCRIPT

@@ -1,0 +1,82 @@
+"""The pages every browser check visits, and the steps a visitor takes to reach them."""
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from playwright.sync_api import expect
+
+SEARCH_LABEL = "How are you feeling?"
+EMAIL_LABEL = "Your email address"
+TERM_LABEL = "Mood or search term"
+SUBSCRIBE_BUTTON = "Email me a playlist every day"
+
+
+@dataclass(frozen=True)
+class SitePage:
+    """A page a visitor can land on. `path` may name {tracks} and {forbidden} (playlist ids)
+    and {token} (a pending subscription's token)."""
+
+    name: str  # also the screenshot's and the saved HTML's file name
+    path: str
+    status: int = 200
+    subscribes: bool = False  # submit the subscribe form there: the "check your inbox" page
+
+
+SITE_PAGES = (
+    SitePage("home", "/"),
+    SitePage("results", "/search/?q=happy"),
+    SitePage("playlist", "/playlist/{tracks}/"),
+    SitePage("playlist-403", "/playlist/{forbidden}/"),
+    SitePage("check-inbox", "/search/?q=happy", subscribes=True),
+    SitePage("confirm", "/subscriptions/confirm/{token}/"),
+    SitePage("unsubscribe", "/subscriptions/unsubscribe/{token}/"),
+    SitePage("not-found", "/no-such-page/", status=404),
+)
+
+
+def unique_address(label):
+    """A fresh address per use: the form's per-address limits never get in the way."""
+    return f"{label}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def visit(page, site_page, *, app, token, email=None):
+    """Open `site_page` as a visitor would; returns the main document's response."""
+    path = site_page.path.format(token=token, **app.playlists)
+    response = page.goto(path)
+    if site_page.subscribes:
+        response = subscribe(page, email=email or unique_address(site_page.name))
+    assert response.status == site_page.status, (
+        f"{site_page.name}: {response.url} answered {response.status}\n{app.log_tail()}"
+    )
+    return response
+
+
+def search(page, term):
+    """Type `term` into the search box and press Enter, as a visitor does."""
+    page.get_by_label(SEARCH_LABEL).fill(term)
+    with page.expect_navigation():
+        page.get_by_label(SEARCH_LABEL).press("Enter")
+
+
+def subscribe(page, *, email):
+    """Fill in the subscribe form on the current page and send it; returns the response."""
+    page.get_by_label(EMAIL_LABEL).fill(email)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=SUBSCRIBE_BUTTON).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox to confirm")
+    return navigation.value
+
+
+def press_button(page, name):
+    """Press a form's button and wait for the page it leads to; returns that response."""
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=name, exact=True).click()
+    return navigation.value
+
+
+def link_in(text, *, app, path):
+    """The one absolute link to `app.url` + `path`… in an email part (text or HTML)."""
+    links = set(re.findall(re.escape(app.url + path) + r"[^\s\"'<>]+", text))
+    assert len(links) == 1, f"expected one {path}… link, found {sorted(links)} in:\n{text}"
+    return links.pop()
