@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -232,3 +233,27 @@ def test_after_a_bounce_the_address_may_subscribe_again_with_a_confirmation(clie
     assert Subscription.objects.filter(
         email="invalid@example.org", term="happy", status=Status.PENDING
     ).exists()
+
+
+# -- with the daily sender -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, stopped", [("failed_permanent_bounce", "invalid"), ("complained", "alice")]
+)
+def test_after_a_bounce_or_complaint_the_daily_command_does_not_mail_that_address(
+    make_subscription, fake_spotify, fake_mailgun, settings, name, stopped
+):
+    playlist_id = fake_spotify.add_playlist(name="Happy Hits", track_count=30)
+    fake_spotify.set_search_results("happy", [playlist_id])
+    settings.MIN_PLAYLIST_TRACKS = 1
+    addresses = ["Invalid@example.org", "alice@EXAMPLE.org", "carol@example.org"]
+    for address in addresses:
+        make_subscription(email=address, term="happy")
+
+    assert post(sample(name)).status_code == 200
+    call_command("send_daily_playlists", verbosity=0)
+
+    mailed = set(fake_mailgun.recipients)
+    assert f"{stopped}@example.org" not in mailed
+    assert mailed == {a.lower() for a in addresses} - {f"{stopped}@example.org"}
