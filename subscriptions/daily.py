@@ -221,6 +221,8 @@ def check_configuration():
         except (AnymailError, ImproperlyConfigured) as error:
             problems.append(f"The mail backend is not configured: {error}")
         else:
+            if _is_mailgun(connection) and not connection.api_key:
+                problems.append("No mail configuration: MAILGUN_API_KEY is empty.")
             if _is_mailgun(connection) and not _mailgun_domain(connection):
                 problems.append(
                     "No Mailgun sending domain: set MAILGUN_DOMAIN (or a DEFAULT_FROM_EMAIL "

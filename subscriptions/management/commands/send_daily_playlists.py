@@ -9,7 +9,7 @@ import argparse
 import logging
 from datetime import date
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 
 from subscriptions.daily import DailyConfigurationError, daily_playlists_send
 
@@ -36,6 +36,9 @@ class Command(BaseCommand):
         "Email every active subscriber one new Spotify playlist per search term: one email per "
         "address per day, sent through Mailgun in batches."
     )
+    # The system checks run in handle(), so that a failing one exits with 2 like any other
+    # configuration error, not 1 like a failed send.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -60,6 +63,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
+        if not options.get("skip_checks"):
+            try:
+                self.check()
+            except SystemCheckError as error:
+                raise CommandError(str(error), returncode=2) from error
         if verbosity >= 3:
             for name in ("subscriptions.daily", "search.spotify"):
                 logging.getLogger(name).setLevel(logging.DEBUG)
