@@ -133,6 +133,7 @@ class _Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API behind a pooled session
+    disable_nagle_algorithm = True  # headers and body go out in two writes
     server_version = "FakeSpotify/1.0"
 
     def do_GET(self):
@@ -159,7 +160,6 @@ class FakeSpotify:
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
-        self._token_numbers = itertools.count(1)
         self.reset()
         self.latency = latency
 
@@ -168,7 +168,9 @@ class FakeSpotify:
     def start(self):
         self._server = _Server(("127.0.0.1", self._port), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -203,6 +205,7 @@ class FakeSpotify:
         with self._lock:
             self.latency = 0.0
             self.token_lifetime = TOKEN_LIFETIME
+            self._token_numbers = itertools.count(1)
             self._calls = []
             self._faults = []
             self._hangs = []
