@@ -1,0 +1,1 @@
+"""Tests of the project package: settings read from the environment."""

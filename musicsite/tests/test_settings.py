@@ -1,0 +1,100 @@
+"""Settings read from the environment: production is safe by default and refuses to start half-set.
+
+Each case runs manage.py in a fresh process, because settings are read once at import.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Variables that would leak the test run's own configuration into the child process.
+CONFIG_VARIABLES = (
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SITE_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SPOTIFY_CLIENT_ID",
+    "SPOTIFY_CLIENT_SECRET",
+    "SPOTIFY_TOKEN",
+    "SPOTIFY_API_URL",
+    "SPOTIFY_TOKEN_URL",
+    "MAILGUN_API_KEY",
+    "MAILGUN_DOMAIN",
+)
+
+
+def production_env(tmp_path, **overrides):
+    """What `heroku config` holds for a real deploy, with a throwaway database."""
+    env = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "musicsite.settings",
+            "SECRET_KEY": get_random_secret_key(),
+            "ALLOWED_HOSTS": "funky.example.com",
+            "SITE_URL": "https://funky.example.com",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "SPOTIFY_CLIENT_ID": "client-id",
+            "SPOTIFY_CLIENT_SECRET": "client-secret",
+            "MAILGUN_API_KEY": "key-test",
+            "MAILGUN_DOMAIN": "mg.example.com",
+        }
+    )
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_deploy_check_is_clean_with_a_production_environment(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_check_flags_a_development_setup(tmp_path):
+    # The same check must be able to fail, or the test above proves nothing.
+    env = production_env(tmp_path, DEBUG="1", SECURE_HSTS_SECONDS="0")
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr  # DEBUG on in deployment
+
+
+def test_missing_secret_key_with_debug_off_stops_startup(tmp_path):
+    result = manage("check", env=production_env(tmp_path, SECRET_KEY=None))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_missing_secret_key_is_fine_in_development(tmp_path):
+    result = manage("check", env=production_env(tmp_path, SECRET_KEY=None, DEBUG="1"))
+
+    assert result.returncode == 0, result.stderr
