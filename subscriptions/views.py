@@ -31,6 +31,10 @@ def _too_many_requests(request):
     return render(request, "subscriptions/rate_limited.html", status=429)
 
 
+def _check_inbox(request, form):
+    return render(request, "subscriptions/check_inbox.html", {"form": form})
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
@@ -44,11 +48,11 @@ def subscribe(request):
     if not form.is_valid():
         return render(request, "subscriptions/subscribe.html", {"subscribe_form": form}, status=400)
 
-    # Every path below answers with the same page: the visitor learns nothing about the address.
-    check_inbox = render(request, "subscriptions/check_inbox.html", {"form": form})
+    # From here the answer does not depend on the address's state (new, pending, active,
+    # ended, complained), so the form cannot be used to find out who is subscribed.
     if form.is_bot:
         logger.info("Subscribe form honeypot filled in; nothing created or sent.")
-        return check_inbox
+        return _check_inbox(request, form)
     email, term = form.cleaned_data["email"], form.cleaned_data["term"]
     if not ratelimit.allow_subscribe_attempt(email=email):
         return _too_many_requests(request)
@@ -56,7 +60,7 @@ def subscribe(request):
         services.subscription_request(email=email, term=term)
     except services.ConfirmationNotSent:
         return render(request, "subscriptions/send_failed.html", {"form": form}, status=503)
-    return check_inbox
+    return _check_inbox(request, form)
 
 
 @never_cache
