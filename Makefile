@@ -45,20 +45,21 @@ clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts
 
 # --- Browser tests (tests/browser) ------------------------------------------------------------
-# axe-core, the accessibility checker the browser tests inject into pages, comes from the npm
-# registry (package.json, package-lock.json) into node_modules/. Chromium comes from Debian
-# (`apt-get install chromium`) and Java for the HTML checker (`default-jre-headless`); without
-# them, or without npm, the browser tests skip and say why (.ci/run makes them required).
-AXE_JS := node_modules/axe-core/axe.min.js
+# axe-core (the accessibility checker injected into pages) and vnu-jar (the Nu HTML checker)
+# come from the npm registry (package.json, package-lock.json) into node_modules/. Chromium
+# comes from Debian (`apt-get install chromium`), Java for the checker from `default-jre-headless`.
+# Without them, or without npm, the browser tests skip and say why (.ci/run makes them required).
+# --ignore-scripts: vnu-jar's postinstall would download a Java runtime; Java comes from Debian.
+BROWSER_DEPS := node_modules/.browser-deps
 
 .PHONY: browser-deps
-browser-deps: $(AXE_JS)
+browser-deps: $(BROWSER_DEPS)
 
-$(AXE_JS): package.json package-lock.json
+$(BROWSER_DEPS): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
-		echo "npm not found: the accessibility tests will be skipped (install Node.js and npm)"; \
+		echo "npm not found: the accessibility and HTML tests will be skipped (install npm)"; \
 	fi
 
 test: browser-deps

