@@ -397,12 +397,13 @@ class SpotifyClient:
                 self._token_expires_at = shared["expires_at"]
                 return self._access_token
             token, lifetime = self._fetch_token(deadline)
-            expires_at = now + lifetime - min(TOKEN_EXPIRY_MARGIN, lifetime * 0.1)
-            self._access_token, self._token_expires_at = token, expires_at
+            # Renew a little early so no request goes out with a token about to lapse.
+            usable_for = lifetime - min(TOKEN_EXPIRY_MARGIN, lifetime * 0.1)
+            self._access_token, self._token_expires_at = token, now + usable_for
             _cache_set(
                 self._token_cache_key,
-                {"access_token": token, "expires_at": expires_at},
-                max(1, math.floor(expires_at - now)),
+                {"access_token": token, "expires_at": self._token_expires_at},
+                max(1, math.floor(usable_for)),
             )
             return token
         finally:
@@ -798,8 +799,13 @@ def _fill_lock(key):
     lock_key = f"{key}:filling"
     acquired = _cache_add(lock_key, FILL_LOCK_SECONDS)
     if not acquired:
+        # Until its answer lands, it gives up (lock gone) or we have waited long enough.
         give_up_at = time.monotonic() + FILL_WAIT_SECONDS
-        while time.monotonic() < give_up_at and _cache_get(key) is None:
+        while (
+            time.monotonic() < give_up_at
+            and _cache_get(key) is None
+            and _cache_get(lock_key) is not None
+        ):
             time.sleep(0.05)
     try:
         yield
