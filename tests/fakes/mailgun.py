@@ -179,6 +179,12 @@ class FakeMailgun:
     def api_url(self):
         return f"http://127.0.0.1:{self.port}/v3"
 
+    def release(self):
+        """Let every handler held by hang_next answer now (its client may be long gone)."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
     def reset(self):
         """Forget recorded calls and pending faults; release any handler still hanging."""
         self._release.set()
