@@ -59,6 +59,9 @@ class Subscription(models.Model):
                 Lower("term"),
                 condition=models.Q(status__in=["pending", "active"]),
                 name="subscription_one_live_per_email_term",
+                violation_error_message=(
+                    "This address already has a pending or active subscription for this term."
+                ),
             ),
             models.CheckConstraint(
                 condition=~models.Q(term=""), name="subscription_term_not_empty"

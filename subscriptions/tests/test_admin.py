@@ -16,6 +16,13 @@ from subscriptions.models import EmailEvent, SentPlaylist, Subscription
 Status = Subscription.Status
 CHANGELIST = reverse("admin:subscriptions_subscription_changelist")
 SENT_CHANGELIST = reverse("admin:subscriptions_sentplaylist_changelist")
+# The sent-playlists inline's management form, which every change form post carries.
+INLINE_MANAGEMENT = {
+    "sent_playlists-TOTAL_FORMS": "0",
+    "sent_playlists-INITIAL_FORMS": "0",
+    "sent_playlists-MIN_NUM_FORMS": "0",
+    "sent_playlists-MAX_NUM_FORMS": "0",
+}
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +278,22 @@ def test_email_events_and_daily_emails_are_listed_read_only(staff_client):
     assert staff_client.get(reverse("admin:subscriptions_emailevent_add")).status_code == 403
     daily = staff_client.get(reverse("admin:subscriptions_dailyemail_changelist"))
     assert daily.status_code == 200
+
+
+def test_editing_a_row_into_a_second_live_subscription_is_a_form_error(
+    staff_client, make_subscription
+):
+    make_subscription(email="listener@example.com", term="happy")
+    ended = make_subscription(email="listener@example.com", term="HAPPY", status="unsubscribed")
+    url = reverse("admin:subscriptions_subscription_change", args=[ended.pk])
+
+    response = staff_client.post(
+        url, {"email": ended.email, "term": ended.term, "status": "active", **INLINE_MANAGEMENT}
+    )
+
+    assert response.status_code == 200  # the form again, not a server error
+    assert "This address already has a pending or active subscription for this term." in (
+        response.content.decode()
+    )
+    ended.refresh_from_db()
+    assert ended.status == Status.UNSUBSCRIBED
