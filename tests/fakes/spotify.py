@@ -332,7 +332,9 @@ class FakeSpotify:
     @staticmethod
     def _take(queue, route):
         for fault in queue:
-            if fault.times > 0 and fault.route in ("*", route):
+            # "*" means any API call; a browser fetching cover images must not use faults up.
+            matches = fault.route == route or (fault.route == "*" and route in ROUTES)
+            if fault.times > 0 and matches:
                 fault.times -= 1
                 return fault
         return None
