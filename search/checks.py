@@ -48,7 +48,8 @@ def spotify_configuration_check(app_configs, **kwargs):
         messages.append(
             Info(
                 "Spotify is not configured: the site shows the offline demo catalog.",
-                hint=f"To search live Spotify: {CREDENTIALS_HINT}",
+                hint="To search live Spotify instead, set SPOTIFY_CLIENT_ID and "
+                "SPOTIFY_CLIENT_SECRET in the environment (see README).",
                 id="search.I001",
             )
         )
