@@ -16,7 +16,7 @@ MAX_TABS = 80
 
 @pytest.mark.parametrize("site_page", SITE_PAGES, ids=lambda site_page: site_page.name)
 def test_page_has_no_serious_accessibility_violations(
-    site_page, app, open_tab, pending_token, axe, artifacts
+    axe, site_page, app, open_tab, pending_token, artifacts
 ):
     # bypass_csp: axe is injected as an inline script, which a strict CSP would rightly refuse.
     tab = open_tab(bypass_csp=True)

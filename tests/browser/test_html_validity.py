@@ -8,7 +8,7 @@ from tests.browser.pages import SITE_PAGES, open_email, press_button, unique_add
 pytestmark = pytest.mark.browser
 
 
-def test_pages_and_emails_have_no_html_errors(app, open_tab, pending_token, artifacts, nu_checker):
+def test_pages_and_emails_have_no_html_errors(nu_checker, app, open_tab, pending_token, artifacts):
     folder = artifacts / "html"
     page = open_tab().page
     email = unique_address("html")

@@ -118,7 +118,8 @@ def test_visitor_searches_subscribes_confirms_gets_the_daily_email_and_unsubscri
     else:
         expect(page.get_by_text("Spotify only shares this playlist")).to_be_visible()
     web = page.get_by_role("link", name="Open in Spotify").get_attribute("href")
-    assert WEB_LINK.match(web).group(1) == first_page[0]
+    app_link = page.get_by_role("link", name="Open in the app").get_attribute("href")
+    assert WEB_LINK.match(web).group(1) == APP_LINK.match(app_link).group(1) == first_page[0]
 
     # Subscribe from the results page; the term comes from the search.
     page.go_back()
