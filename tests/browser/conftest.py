@@ -93,6 +93,7 @@ class LiveApp:
     spotify: FakeSpotify
     mailgun: FakeMailgun
     playlists: dict = field(default_factory=dict)  # role ("tracks", "forbidden") -> id
+    tokens: dict = field(default_factory=dict)  # subscription state -> token, for page checks
 
     @property
     def url(self):
@@ -112,6 +113,17 @@ class LiveApp:
                 [email],
             ).fetchall()
         return [dict(row) for row in rows]
+
+    def add_subscriptions(self, states):
+        """Store one subscription to 'happy' per state (a fresh address each); their tokens."""
+        code = (
+            "from subscriptions.models import Subscription as S\n"
+            f"for state, email in {[(state, unique_address(state)) for state in states]!r}:\n"
+            "    print(state, S.objects.create(email=email, term='happy', status=state).token)\n"
+        )
+        result = self.manage("shell", "--verbosity", "0", "--command", code)
+        assert result.returncode == 0, result.stderr
+        return dict(line.split() for line in result.stdout.splitlines() if line.strip())
 
     def log_tail(self):
         return f"--- gunicorn log ---\n{self.server.log_tail()}"
@@ -145,29 +157,17 @@ def app(tmp_path_factory):
         # Links in emails point at this server, so the test can follow them like a reader.
         server.env["SITE_URL"] = server.url
         with server:
-            yield LiveApp(
+            live = LiveApp(
                 server=server,
                 database=database,
                 spotify=spotify,
                 mailgun=mailgun,
                 playlists=playlists,
             )
-
-
-@pytest.fixture(scope="package")
-def pending_token(app):
-    """The token of a pending subscription, for the confirm and unsubscribe pages' checks."""
-    email = unique_address("pages")
-    result = app.manage(
-        "shell",
-        "-v",
-        "0",
-        "-c",
-        "from subscriptions.models import Subscription; "
-        f"print(Subscription.objects.create(email={email!r}, term='happy').token)",
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()[-1]
+            live.tokens = live.add_subscriptions(["pending", "active"])
+            # A separate active one that the "unsubscribed" page check unsubscribes (again).
+            live.tokens["leaving"] = live.add_subscriptions(["active"])["active"]
+            yield live
 
 
 # -- the browser -------------------------------------------------------------------------------

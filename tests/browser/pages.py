@@ -13,13 +13,14 @@ SUBSCRIBE_BUTTON = "Email me a playlist every day"
 
 @dataclass(frozen=True)
 class SitePage:
-    """A page a visitor can land on. `path` may name {tracks} and {forbidden} (playlist ids)
-    and {token} (a pending subscription's token)."""
+    """A page a visitor can land on. `path` may name {tracks} and {forbidden} (playlist ids),
+    and {pending}, {active} and {leaving} (tokens of subscriptions in those states)."""
 
     name: str  # also the screenshot's and the saved HTML's file name
     path: str
     status: int = 200
     subscribes: bool = False  # submit the subscribe form there: the "check your inbox" page
+    press: str | None = None  # then press this button (a form that posts)
 
 
 SITE_PAGES = (
@@ -28,8 +29,15 @@ SITE_PAGES = (
     SitePage("playlist", "/playlist/{tracks}/"),
     SitePage("playlist-403", "/playlist/{forbidden}/"),
     SitePage("check-inbox", "/search/?q=happy", subscribes=True),
-    SitePage("confirm", "/subscriptions/confirm/{token}/"),
-    SitePage("unsubscribe", "/subscriptions/unsubscribe/{token}/"),
+    SitePage("confirm", "/subscriptions/confirm/{pending}/"),
+    SitePage("confirmed", "/subscriptions/confirm/{active}/"),
+    SitePage("unsubscribe", "/subscriptions/unsubscribe/{active}/"),
+    # Pressing it again on a later visit shows the same page: unsubscribing is idempotent.
+    SitePage(
+        "unsubscribed",
+        "/subscriptions/unsubscribe/{leaving}/",
+        press="Unsubscribe from all my playlists",
+    ),
     SitePage("not-found", "/no-such-page/", status=404),
 )
 
@@ -39,12 +47,13 @@ def unique_address(label):
     return f"{label}-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def visit(page, site_page, *, app, token, email=None):
+def visit(page, site_page, *, app, email=None):
     """Open `site_page` as a visitor would; returns the main document's response."""
-    path = site_page.path.format(token=token, **app.playlists)
-    response = page.goto(path)
+    response = page.goto(site_page.path.format(**app.tokens, **app.playlists))
     if site_page.subscribes:
         response = subscribe(page, email=email or unique_address(site_page.name))
+    if site_page.press:
+        response = press_button(page, site_page.press)
     assert response.status == site_page.status, (
         f"{site_page.name}: {response.url} answered {response.status}\n{app.log_tail()}"
     )

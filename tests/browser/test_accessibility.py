@@ -15,12 +15,10 @@ MAX_TABS = 80
 
 
 @pytest.mark.parametrize("site_page", SITE_PAGES, ids=lambda site_page: site_page.name)
-def test_page_has_no_serious_accessibility_violations(
-    axe, site_page, app, open_tab, pending_token, artifacts
-):
+def test_page_has_no_serious_accessibility_violations(axe, site_page, app, open_tab, artifacts):
     # bypass_csp: axe is injected as an inline script, which a strict CSP would rightly refuse.
     tab = open_tab(bypass_csp=True)
-    visit(tab.page, site_page, app=app, token=pending_token)
+    visit(tab.page, site_page, app=app)
     tab.page.screenshot(path=artifacts / "screenshots" / f"{site_page.name}-desktop.png")
 
     violations = axe_violations(tab.page)

@@ -22,12 +22,10 @@ OVERFLOWING = """() => {
 
 
 @pytest.mark.parametrize("site_page", SITE_PAGES, ids=lambda site_page: site_page.name)
-def test_page_fits_a_phone_screen_without_sideways_scrolling(
-    site_page, app, open_tab, pending_token, artifacts
-):
+def test_page_fits_a_phone_screen_without_sideways_scrolling(site_page, app, open_tab, artifacts):
     tab = open_tab(viewport=MOBILE, is_mobile=True, has_touch=True, device_scale_factor=2)
     page = tab.page
-    visit(page, site_page, app=app, token=pending_token)
+    visit(page, site_page, app=app)
     page.screenshot(path=artifacts / "screenshots" / f"{site_page.name}-mobile.png", scale="css")
 
     widths = page.evaluate(
