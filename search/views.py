@@ -154,10 +154,10 @@ def _is_personal(request):
     return bool(get_messages(request))
 
 
-def _respond_with_page(request, page, *, status=200):
+def _respond_with_page(request, page):
     if CSRF_TOKEN_PLACEHOLDER in page:
         page = page.replace(CSRF_TOKEN_PLACEHOLDER, get_token(request))
-    return HttpResponse(page, status=status)
+    return HttpResponse(page)
 
 
 def cached_page(request, parts):
@@ -217,7 +217,9 @@ def _spotify_trouble(request, error, *, fragment=False, query=""):
 @require_safe
 def home(request):
     parts = ("home",)
-    return cached_page(request, parts) or shared_page(request, parts, "search/home.html", {})
+    if (response := cached_page(request, parts)) is not None:
+        return response
+    return shared_page(request, parts, "search/home.html", {})
 
 
 @require_safe
@@ -239,7 +241,7 @@ def results(request):
         return _page(request, "search/results.html")
 
     parts = ("results", typed_query, page)
-    if not wants_fragment and (response := cached_page(request, parts)):
+    if not wants_fragment and (response := cached_page(request, parts)) is not None:
         return response
     try:
         grid = results_html(query=query, page=page)
@@ -260,7 +262,7 @@ def playlist(request, playlist_id, username=None):
     if not spotify.is_valid_playlist_id(playlist_id):
         raise Http404("Not a Spotify playlist id.")
     parts = ("playlist", playlist_id)
-    if response := cached_page(request, parts):
+    if (response := cached_page(request, parts)) is not None:
         return response
     try:
         title, body = playlist_html(playlist_id=playlist_id)

@@ -1,6 +1,7 @@
 """The public pages against the loopback fake Spotify: what a visitor sees and never sees."""
 
 import re
+import socket
 from unittest import mock
 
 import pytest
@@ -9,7 +10,7 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import OperationalError
 from django.template.loader import render_to_string
-from django.test import Client
+from django.test import Client, override_settings
 from django.views.defaults import server_error
 
 from search import views
@@ -407,6 +408,24 @@ def test_a_warm_playlist_page_asks_spotify_nothing(client, fake_spotify):
     assert response.status_code == 200
     assert "<h1>Warm</h1>" in html(response)
     assert len(fake_spotify.calls()) == calls
+
+
+def test_pages_still_render_when_the_cache_is_down(client, fake_spotify):
+    closed_port = socket.socket()
+    closed_port.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    broken = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port.getsockname()[1]}/0",
+        }
+    }
+    with closed_port, override_settings(CACHES=broken):
+        home = client.get("/")
+        results = client.get("/search/", {"q": "happy"})
+
+    assert home.status_code == 200
+    assert results.status_code == 200
+    assert card_ids(results)
 
 
 def test_flash_messages_reach_only_their_visitor(rf, client, fake_spotify):
