@@ -238,9 +238,7 @@ def parse_args(argv=None):
         "--latency", type=float, default=0.1, help="seconds the fake Spotify adds (0.1)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians (1)")
-    parser.add_argument(
-        "--cases", default="1,2,3,4,5,6", help="comma list of case numbers (all)"
-    )
+    parser.add_argument("--cases", default="1,2,3,4,5,6", help="comma list of case numbers (all)")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return parser.parse_args(argv)
 
