@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -130,6 +131,23 @@ def run_wrk(wrk, *, url, case, duration, connections, threads, script_dir):
         if line.startswith("BENCH_JSON "):
             return Measurement(**json.loads(line.removeprefix("BENCH_JSON ")))
     raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")
+
+
+def wait_until_idle(fake, *, settle=0.5, timeout=60):
+    """Wait until the requests still queued in gunicorn from the last wrk run are done.
+
+    wrk stops at its deadline with up to --connections requests sent but unanswered; the workers
+    still serve them. Counted or measured from too early, a cold case would be charged with the
+    last run's Spotify calls and start behind a queue of them.
+    """
+    deadline = time.monotonic() + timeout
+    seen = len(fake.calls())
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        now = len(fake.calls())
+        if now == seen:
+            return
+        seen = now
 
 
 def probe(url):
@@ -287,11 +305,14 @@ def main(argv=None):
                     }
                     if args.warmup:
                         run_wrk(wrk, duration=args.warmup, **wrk_options)
+                        wait_until_idle(fake)
                     search_calls_before = len(fake.calls("search"))
                     measurement = run_wrk(wrk, duration=args.duration, **wrk_options)
+                    # Counted as wrk stops: the requests still queued have not called yet.
                     measurement.spotify_search_calls = (
                         len(fake.calls("search")) - search_calls_before
                     )
+                    wait_until_idle(fake)
                     rounds[case.number].append(measurement)
                     print(
                         f"  round {round_no} case {case.number}: "
