@@ -1,8 +1,9 @@
 """Web benchmark: the site's pages under gunicorn against the stack's own ceiling (issue [F]).
 
 Starts the Procfile's web process (WEB_CONCURRENCY sync workers, DEBUG off; SQLite in a temporary
-directory, or the database DATABASE_URL names), a loopback fake Spotify that adds --latency seconds
-to every answer, and drives six cases with wrk:
+directory, or the existing database DATABASE_URL names, migrated first; the Redis cache when
+REDIS_URL is set), a loopback fake Spotify that adds --latency seconds to every answer, and drives
+six cases with wrk:
 
   1 minimal   a Django view returning a fixed string (the ceiling of this stack on this machine)
   2 home      /
@@ -272,6 +273,7 @@ def main(argv=None):
     print(
         f"gunicorn: {args.workers} sync workers; database: "
         f"{'PostgreSQL' if database.startswith('postgres') else 'SQLite (temporary)'}; "
+        f"cache: {'Redis (REDIS_URL)' if os.environ.get('REDIS_URL') else 'local memory'}; "
         f"fake Spotify latency {args.latency * 1000:.0f} ms; wrk {args.threads} thread(s), "
         f"{args.connections} connections, {args.duration} s per case, {args.repeat} round(s)"
     )
