@@ -6,8 +6,10 @@ from . import views
 
 app_name = "subscriptions"
 
+# Tokens come from secrets.token_urlsafe, whose alphabet is exactly the slug converter's; anything
+# else (a NUL byte, which PostgreSQL refuses in a query) is a 404 before it reaches the database.
 urlpatterns = [
     path("", views.subscribe, name="subscribe"),
-    path("confirm/<str:token>/", views.confirm, name="confirm"),
-    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("confirm/<slug:token>/", views.confirm, name="confirm"),
+    path("unsubscribe/<slug:token>/", views.unsubscribe, name="unsubscribe"),
 ]
