@@ -1,6 +1,7 @@
 """Shared helpers for the daily sender's tests: many subscribers at once, and reading batches."""
 
 import datetime
+import re
 
 from django.core import mail
 from django.utils import timezone
@@ -32,6 +33,11 @@ def use_anymail_test_backend(settings):
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 
 
+def expand(template, variables):
+    """Mailgun's batch substitution: `%recipient.KEY%` -> that recipient's value, inserted raw."""
+    return re.sub(r"%recipient\.([^%]+)%", lambda m: variables[m.group(1)], template)
+
+
 def outbox_messages():
     """Per-recipient view of anymail test-backend batches: {address: message dict}."""
     messages = {}
@@ -41,8 +47,8 @@ def outbox_messages():
             assert address not in messages, f"{address} got two messages"
             messages[address] = {
                 "subject": params["subject"],
-                "text": data["body_text"],
-                "html": data["body_html"],
+                "text": expand(params["text_body"], data),
+                "html": expand(params["html_body"], data),
                 "headers": {
                     **params.get("extra_headers", {}),
                     **params["merge_headers"][address],

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 import pytest
 
@@ -116,6 +116,18 @@ class Send:
             if name in self.fields:
                 message[name] = substitute(self.first(name))
         return message
+
+
+def _form_decode(raw):
+    """One urlencoded name or value, as parse_qsl would decode it, at C speed.
+
+    parse_qsl undoes escapes one by one in Python: about a second for the megabytes of
+    recipient variables a 1,000-address batch carries, which the benchmark would count as
+    Mailgun's time. Turning "%XX" into "\\xXX" (after doubling any literal backslash) hands the
+    work to the C codec; a malformed escape raises ValueError, answered with a 400.
+    """
+    escaped = raw.replace(b"\\", b"\\\\").replace(b"+", b" ").replace(b"%", b"\\x")
+    return escaped.decode("unicode_escape").encode("latin-1").decode("utf-8")
 
 
 def _as_text(value):
@@ -376,10 +388,11 @@ class _Handler(BaseHTTPRequestHandler):
         content_type = self.headers.get("Content-Type", "")
         fields, files = {}, []
         if content_type.startswith("application/x-www-form-urlencoded"):
-            for name, value in parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)
-            ):
-                fields.setdefault(name, []).append(value)
+            for pair in body.split(b"&") if body else ():
+                name, equals, value = pair.partition(b"=")
+                if not equals:
+                    raise ValueError("Malformed form body")
+                fields.setdefault(_form_decode(name), []).append(_form_decode(value))
         elif content_type.startswith("multipart/form-data"):
             message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
                 f"Content-Type: {content_type}\r\n\r\n".encode() + body
