@@ -167,6 +167,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Uptime checkers often probe plain HTTP; a redirect there would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
@@ -241,3 +243,7 @@ SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_ATTEMPTS_PER_ADDRESS
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", bool(env_str("DYNO")))
+
+# bench/web.py serves a bare view next to the site to measure the stack's ceiling; never set
+# this in production.
+BENCH_MINIMAL_VIEW = env_bool("BENCH_MINIMAL_VIEW", False)

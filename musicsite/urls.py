@@ -1,7 +1,6 @@
 """URL configuration: the public pages, subscriptions, the admin and Mailgun's webhooks."""
 
-import os
-
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,7 +11,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
 ]
 
-if os.environ.get("BENCH_MINIMAL_VIEW") == "1":  # bench/web.py's ceiling case, never in production
+if settings.BENCH_MINIMAL_VIEW:  # bench/web.py's ceiling case; off unless its env var is set
     urlpatterns.append(path("", include("bench.minimal_view")))
 
 admin.site.site_header = "funky-music administration"
