@@ -129,6 +129,7 @@ def playlist_html(*, playlist_id):
         playlist = spotify.get_playlist(playlist_id)
         context = {
             "playlist": playlist,
+            "demo_catalog": spotify.is_demo_catalog(),
             "track_total": playlist.track_count,
             "tracks": (),
             "truncated": False,
