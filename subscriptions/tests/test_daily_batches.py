@@ -153,3 +153,53 @@ def test_a_wrong_api_key_stops_the_run_after_one_call(fake_mailgun, settings):
     assert summary.mailgun_calls == 1 and summary.failed == 10
     assert "401" in summary.stopped_early
     assert Counter(claims().values()) == {"failed": 10, "pending": 20}
+
+
+def test_the_layout_goes_once_per_call_and_each_address_only_sends_its_values(fake_mailgun):
+    subscribe_many(3, terms=("jazz",))
+
+    daily_playlists_send(today=TODAY)
+
+    (send,) = fake_mailgun.sends
+    assert "%recipient.p1_name_html%" in send.first("html")
+    assert "You should listen to:" in send.first("html")
+    for values in send.recipient_variables.values():
+        body_values = {k: v for k, v in values.items() if not k.startswith(("h:", "v:"))}
+        assert set(body_values) == {
+            "p1_name",
+            "p1_name_html",
+            "p1_owner_name",
+            "p1_owner_name_html",
+            "p1_term",
+            "p1_term_html",
+            "p1_id",
+            "p1_token",
+            "p1_tracks",
+        }
+        assert "<" not in "".join(body_values.values())  # no markup per address
+
+
+def test_an_answer_mailgun_queued_but_anymail_cannot_read_is_unknown(fake_mailgun):
+    subscribe_many(2, terms=("jazz",))
+    fake_mailgun.fail_next(status=200, body={"id": "<x@mg.example.com>", "message": "Odd"})
+
+    summary = daily_playlists_send(today=TODAY)
+
+    assert (summary.unknown, summary.failed) == (2, 0)
+    assert set(claims().values()) == {"unknown"}
+
+
+def test_calls_not_made_after_a_wrong_key_leave_their_addresses_for_a_later_run(
+    fake_mailgun, settings, make_subscription
+):
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_API_KEY": "wrong"}
+    make_subscription(email="ann@example.org", term="jazz")
+    make_subscription(email="ann@example.org", term="rain")
+    make_subscription(email="bo@example.org", term="jazz")
+
+    summary = daily_playlists_send(today=TODAY)
+
+    # Two numbers of picks, two calls planned; the first one's 401 stops the run.
+    assert summary.mailgun_calls == 1 and summary.failed == 2
+    assert claims() == {"ann@example.org": "failed", "bo@example.org": "failed"}
+    assert len(fake_mailgun.requests) == 1
