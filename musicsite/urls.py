@@ -4,10 +4,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from subscriptions.webhooks import MailgunTrackingWebhookView
+
 urlpatterns = [
     path("", include("search.urls")),
     path("subscriptions/", include("subscriptions.urls")),
     path("admin/", admin.site.urls),
+    # Before anymail's own URLs, so this hardened view answers Mailgun's tracking posts.
+    path(
+        "anymail/mailgun/tracking/",
+        MailgunTrackingWebhookView.as_view(),
+        name="mailgun_tracking_webhook",
+    ),
     path("anymail/", include("anymail.urls")),
 ]
 
