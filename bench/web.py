@@ -11,6 +11,7 @@ six cases with wrk:
   4 cold      /search/?q=<a new term for every request>: every request reaches the fake Spotify
   5 playlist  a playlist page, warm
   6 healthz   /healthz
+  7 returning case 3 with a CSRF cookie, as a returning browser sends (wrk keeps no cookies)
 
 It prints requests/s, p50/p99 latency and non-2xx answers per case and each case's ratio to case 1,
 then checks that 32 concurrent requests for one new term make at most one Spotify call per worker.
@@ -48,6 +49,8 @@ from bench.appserver import AppServer  # noqa: E402
 from tests.fakes.spotify import FakeSpotify  # noqa: E402
 
 LUA_TEMPLATE = (Path(__file__).parent / "wrk_script.lua").read_text()
+# Any 32 alphanumerics make a well-formed CSRF cookie secret.
+RETURNING_VISITOR_CSRF_SECRET = "benchReturningVisitor0123456789a"
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Case:
     name: str
     path: str  # for the cold case, the prefix each request's unique term is appended to
     unique_terms: bool = False
-    warm: bool = True
+    cookie: str = ""
 
 
 @dataclass
@@ -89,9 +92,17 @@ def build_cases(playlist_id):
         Case(1, "minimal view", "/bench/minimal/"),
         Case(2, "/", "/"),
         Case(3, "/search/?q=happy (warm)", "/search/?q=happy"),
-        Case(4, "/search/?q=<new term> (cold)", "/search/?q=cold+", unique_terms=True, warm=False),
+        Case(4, "/search/?q=<new term> (cold)", "/search/?q=cold+", unique_terms=True),
         Case(5, "playlist page (warm)", f"/playlist/{playlist_id}/"),
         Case(6, "/healthz", "/healthz"),
+        # Not one of the six: case 3 for a visitor whose browser returns the CSRF cookie.
+        # wrk keeps no cookies, so in case 3 every request mints a new CSRF secret and sets it.
+        Case(
+            7,
+            "/search/?q=happy (warm, returning visitor)",
+            "/search/?q=happy",
+            cookie=f"csrftoken={RETURNING_VISITOR_CSRF_SECRET}",
+        ),
     ]
 
 
@@ -122,6 +133,7 @@ def run_wrk(wrk, *, url, case, duration, connections, threads, script_dir):
             f"--duration={duration}s",
             "--timeout=30s",  # a slow answer is measured as slow, not dropped as a timeout
             f"--script={script}",
+            *([f"--header=Cookie: {case.cookie}"] if case.cookie else []),
             url + case.path,
         ],
         capture_output=True,
@@ -257,7 +269,7 @@ def parse_args(argv=None):
         "--latency", type=float, default=0.1, help="seconds the fake Spotify adds (0.1)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians (1)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6", help="comma list of case numbers (all)")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma list of case numbers (all)")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return parser.parse_args(argv)
 
