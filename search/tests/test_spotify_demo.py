@@ -8,16 +8,6 @@ from search import spotify, spotify_demo
 
 
 @pytest.fixture
-def demo(settings):
-    settings.DEBUG = True
-    settings.SPOTIFY_DEMO_CATALOG = True
-    settings.SPOTIFY_CLIENT_ID = settings.SPOTIFY_CLIENT_SECRET = settings.SPOTIFY_TOKEN = ""
-    spotify.reset_client()
-    yield
-    spotify.reset_client()
-
-
-@pytest.fixture
 def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the demo catalog must not touch the network")

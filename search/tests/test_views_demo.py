@@ -1,18 +1,7 @@
 """Pages in development without Spotify credentials: the offline demo catalog."""
 
-import pytest
 
 from search import spotify
-
-
-@pytest.fixture
-def demo(settings):
-    settings.DEBUG = True
-    settings.SPOTIFY_DEMO_CATALOG = True
-    settings.SPOTIFY_CLIENT_ID = settings.SPOTIFY_CLIENT_SECRET = settings.SPOTIFY_TOKEN = ""
-    spotify.reset_client()
-    yield
-    spotify.reset_client()
 
 
 def test_demo_results_say_they_are_the_demo_catalog(client, db, demo):
