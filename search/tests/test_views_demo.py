@@ -1,6 +1,5 @@
 """Pages in development without Spotify credentials: the offline demo catalog."""
 
-
 from search import spotify
 
 
