@@ -142,6 +142,8 @@ def test_post_on_the_confirm_link_activates():
 
     assert response.status_code == 200
     assert "You&rsquo;re subscribed" in response.content.decode()
+    # ...and the way on is the playlists for what they just subscribed to.
+    assert 'href="/search/?q=happy"' in response.content.decode()
     subscription = Subscription.objects.get()
     assert subscription.status == Status.ACTIVE
     assert subscription.confirmed_at is not None
