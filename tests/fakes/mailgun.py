@@ -23,10 +23,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote
 
 import pytest
+
+from tests.fakes.server import LoopbackServer
 
 MAX_RECIPIENTS = 1000
 MAX_OPTIONS_BYTES = 16 * 1024  # o:, h: and v: fields together
@@ -135,18 +137,16 @@ def _as_text(value):
     return value if isinstance(value, str) else json.dumps(value)
 
 
-class FakeMailgun:
+class FakeMailgun(LoopbackServer):
     """A threaded HTTP server on 127.0.0.1 that answers like Mailgun's `/v3/<domain>/messages`."""
 
     api_key = "test-key"
     domain = "mg.example.com"
 
     def __init__(self, *, port=0, latency=0.0, domains=None):
+        super().__init__(port=port)
         self.latency = latency
         self.domains = set(domains or {self.domain})
-        self._port = port
-        self._server = None
-        self._thread = None
         self._lock = threading.Lock()
         self._calls_changed = threading.Condition(self._lock)
         self._release = threading.Event()  # wakes hanging handlers on reset()/stop()
@@ -155,41 +155,17 @@ class FakeMailgun:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            pass
-
-        Handler.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-mailgun", daemon=True
-        )
-        self._thread.start()
-        return self
+    @property
+    def handler_class(self):
+        return _Handler  # defined below, with the request parsing
 
     def stop(self):
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.stop()
-
-    @property
-    def port(self):
-        return self._server.server_address[1]
+        self._release.set()  # a handler held by hang_next must not outlive the server
+        super().stop()
 
     @property
     def api_url(self):
-        return f"http://127.0.0.1:{self.port}/v3"
+        return f"{self.base_url}/v3"
 
     def release(self):
         """Let every handler held by hang_next answer now (its client may be long gone)."""
@@ -288,10 +264,13 @@ class FakeMailgun:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    fake: FakeMailgun
     protocol_version = "HTTP/1.1"
     server_version = "nginx"
     sys_version = ""
+
+    @property
+    def fake(self) -> FakeMailgun:
+        return self.server.fake
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         pass  # keep test output clean

@@ -24,11 +24,13 @@ import string
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+
+from tests.fakes.server import LoopbackServer
 
 DATA_DIR = Path(__file__).with_name("spotify_data")
 
@@ -146,50 +148,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
-class FakeSpotify:
+class FakeSpotify(LoopbackServer):
     client_id = "fake-client-id"
     client_secret = "fake-client-secret"
+    handler_class = _Handler
 
     def __init__(self, *, port=0, latency=0.0):
-        self._port = port
+        super().__init__(port=port)
         self._lock = threading.Lock()
-        self._server = None
-        self._thread = None
         self.reset()
         self.latency = latency
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self):
-        self._server = _Server(("127.0.0.1", self._port), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def base_url(self):
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    # -- addresses -----------------------------------------------------------------------------
 
     @property
     def api_url(self):
