@@ -110,17 +110,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "all_sent_playlists",
         "delivery_events",
     ]
-    readonly_fields = [
-        "token",
-        "created_at",
-        "confirmation_sent_at",
-        "confirmed_at",
-        "unsubscribed_at",
-        "last_sent_at",
-        "last_sent_on",
-        "all_sent_playlists",
-        "delivery_events",
-    ]
+    # Staff may correct the address, the term and the status; the system sets everything else.
+    readonly_fields = [name for name in fields if name not in {"email", "term", "status"}]
     inlines = [RecentSentPlaylistInline]
     actions = ["unsubscribe", "resend_confirmation", "mark_active"]
 
