@@ -28,6 +28,21 @@ def subscribe_many(count, *, terms=("happy",), domain="example.org", start=0):
     )
 
 
+def mark_already_sent(subscription, playlist_ids):
+    """History: these playlists went to `subscription` earlier this month."""
+    SentPlaylist.objects.bulk_create(
+        SentPlaylist(
+            subscription=subscription,
+            playlist_id=playlist_id,
+            name="x",
+            web_url="https://x",
+            uri="spotify:x",
+            sent_on=TODAY.replace(day=1),
+        )
+        for playlist_id in playlist_ids
+    )
+
+
 def use_anymail_test_backend(settings):
     """anymail's test backend: batch sends land in mail.outbox with their merge data."""
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"

@@ -6,7 +6,14 @@ from django.core import mail
 from subscriptions.daily import daily_playlists_send
 from subscriptions.models import DailyEmail, SentPlaylist, Subscription
 
-from .daily_support import TODAY, TOMORROW, claims, outbox_messages, use_anymail_test_backend
+from .daily_support import (
+    TODAY,
+    TOMORROW,
+    claims,
+    mark_already_sent,
+    outbox_messages,
+    use_anymail_test_backend,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,17 +147,7 @@ def test_used_up_first_page_looks_further_then_skips(make_subscription, fake_spo
     deeper = fake_spotify.add_playlist(name="On page two")
     fake_spotify.set_search_results("jazz", [*first_page, None, deeper])
     subscription = make_subscription(email="ann@example.org", term="jazz")
-    SentPlaylist.objects.bulk_create(
-        SentPlaylist(
-            subscription=subscription,
-            playlist_id=pid,
-            name="x",
-            web_url="https://x",
-            uri="spotify:x",
-            sent_on=TODAY.replace(day=1),
-        )
-        for pid in first_page
-    )
+    mark_already_sent(subscription, first_page)
 
     daily_playlists_send(today=TODAY)
     searches = fake_spotify.calls("search")
@@ -166,17 +163,7 @@ def test_looking_further_stops_after_fifty_results(make_subscription, fake_spoti
     subscription = make_subscription(email="ann@example.org", term="anything")
     ids = [fake_spotify.add_playlist(name=f"P{n}") for n in range(60)]
     fake_spotify.set_search_results("anything", ids)
-    SentPlaylist.objects.bulk_create(
-        SentPlaylist(
-            subscription=subscription,
-            playlist_id=pid,
-            name="x",
-            web_url="https://x",
-            uri="spotify:x",
-            sent_on=TODAY.replace(day=1),
-        )
-        for pid in ids[:50]
-    )
+    mark_already_sent(subscription, ids[:50])
 
     summary = daily_playlists_send(today=TODAY)
 

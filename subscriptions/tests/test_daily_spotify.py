@@ -3,9 +3,15 @@
 import pytest
 
 from subscriptions.daily import daily_playlists_send
-from subscriptions.models import DailyEmail, SentPlaylist
+from subscriptions.models import DailyEmail
 
-from .daily_support import TODAY, claims, outbox_messages, use_anymail_test_backend
+from .daily_support import (
+    TODAY,
+    claims,
+    mark_already_sent,
+    outbox_messages,
+    use_anymail_test_backend,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,17 +43,7 @@ def test_deeper_pages_are_searched_once_per_term(make_subscription, fake_spotify
     fake_spotify.set_search_results("jazz", first_page + deeper)
     for email in ("ann@example.org", "bo@example.org"):
         subscription = make_subscription(email=email, term="jazz")
-        SentPlaylist.objects.bulk_create(
-            SentPlaylist(
-                subscription=subscription,
-                playlist_id=pid,
-                name="x",
-                web_url="https://x",
-                uri="spotify:x",
-                sent_on=TODAY.replace(day=1),
-            )
-            for pid in first_page
-        )
+        mark_already_sent(subscription, first_page)
 
     daily_playlists_send(today=TODAY)
 
