@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.html import strip_tags
+
+from .resilient_cache import cache_add, cache_delete, cache_get, cache_set
 
 logger = logging.getLogger(__name__)
 
@@ -388,7 +389,7 @@ class SpotifyClient:
             now = time.time()
             if self._access_token not in ("", rejected) and now < self._token_expires_at:
                 return self._access_token
-            shared = _cache_get(self._token_cache_key)
+            shared = cache_get(self._token_cache_key)
             if (
                 isinstance(shared, dict)
                 and shared.get("access_token") not in (None, "", rejected)
@@ -401,7 +402,7 @@ class SpotifyClient:
             # Renew a little early so no request goes out with a token about to lapse.
             usable_for = lifetime - min(TOKEN_EXPIRY_MARGIN, lifetime * 0.1)
             self._access_token, self._token_expires_at = token, now + usable_for
-            _cache_set(
+            cache_set(
                 self._token_cache_key,
                 {"access_token": token, "expires_at": self._token_expires_at},
                 max(1, math.floor(usable_for)),
@@ -730,7 +731,7 @@ def _digest(*parts):
 
 
 def _cached(key, fetch):
-    value = _cache_get(key)
+    value = cache_get(key)
     if value is None:
         value = _single_flight(key, lambda: _fill(key, fetch))
     if isinstance(value, _CachedFailure):
@@ -739,11 +740,11 @@ def _cached(key, fetch):
 
 
 def _fill(key, fetch):
-    value = _cache_get(key)  # a flight that just landed may have filled it
+    value = cache_get(key)  # a flight that just landed may have filled it
     if value is not None:
         return value
     with _fill_lock(key):
-        value = _cache_get(key)  # another process may have filled it while we waited
+        value = cache_get(key)  # another process may have filled it while we waited
         if value is not None:
             return value
         try:
@@ -753,7 +754,7 @@ def _fill(key, fetch):
         except SpotifyNotFound as exc:
             value = _CachedFailure("not_found", str(exc))
         # Unavailable and rate-limited are not cached: the next visitor tries again.
-        _cache_set(key, value, CACHE_SECONDS)
+        cache_set(key, value, CACHE_SECONDS)
         return value
 
 
@@ -798,52 +799,19 @@ def _single_flight(key, load):
 def _fill_lock(key):
     """Across processes (a shared cache): let one fetch a key while the others briefly wait."""
     lock_key = f"{key}:filling"
-    acquired = _cache_add(lock_key, FILL_LOCK_SECONDS)
+    acquired = cache_add(lock_key, FILL_LOCK_SECONDS)
     if not acquired:
         # Until its answer lands, it gives up (lock gone) or we have waited long enough.
         give_up_at = time.monotonic() + FILL_WAIT_SECONDS
         while (
             time.monotonic() < give_up_at
-            and _cache_get(key) is None
-            and _cache_get(lock_key) is not None
+            and cache_get(key) is None
+            and cache_get(lock_key) is not None
         ):
             time.sleep(0.05)
     try:
         yield
     finally:
         if acquired:
-            _cache_delete(lock_key)
-
-
-# A cache outage (Redis restarting) should cost speed, not pages: each operation degrades to a miss.
-
-
-def _cache_get(key):
-    try:
-        return cache.get(key)
-    except Exception:
-        logger.warning("cache get failed for %s", key, exc_info=True)
-        return None
-
-
-def _cache_set(key, value, timeout):
-    try:
-        cache.set(key, value, timeout)
-    except Exception:
-        logger.warning("cache set failed for %s", key, exc_info=True)
-
-
-def _cache_add(key, timeout):
-    try:
-        return cache.add(key, 1, timeout)
-    except Exception:
-        logger.warning("cache add failed for %s", key, exc_info=True)
-        return True
-
-
-def _cache_delete(key):
-    try:
-        cache.delete(key)
-    except Exception:
-        logger.warning("cache delete failed for %s", key, exc_info=True)
+            cache_delete(lock_key)
 

@@ -15,7 +15,6 @@ import logging
 from django import forms
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpResponse
@@ -29,6 +28,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from . import spotify
+from .resilient_cache import cache_get, cache_set
 
 logger = logging.getLogger(__name__)
 
@@ -82,24 +82,6 @@ def _html_cache_key(kind, *parts):
     return f"search:html:{_templates_version()}:{kind}:{digest}"
 
 
-# A cache outage (Redis restarting) should cost speed, not pages: a failed get is a miss.
-
-
-def _cache_get(key):
-    try:
-        return cache.get(key)
-    except Exception:
-        logger.warning("cache get failed for %s", key, exc_info=True)
-        return None
-
-
-def _cache_set(key, value):
-    try:
-        cache.set(key, value, HTML_CACHE_TIMEOUT)
-    except Exception:
-        logger.warning("cache set failed for %s", key, exc_info=True)
-
-
 def _results_url(*, query, page):
     return f"{reverse('search:results')}?{urlencode({'q': query, 'page': page})}"
 
@@ -107,7 +89,7 @@ def _results_url(*, query, page):
 def results_html(*, query, page):
     """The rendered results grid for a normalised query and page, cached for every visitor."""
     key = _html_cache_key("results", query, page)
-    fragment = _cache_get(key)
+    fragment = cache_get(key)
     if fragment is None:
         result = spotify.search_playlists(query, page=page)
         next_url = None
@@ -117,14 +99,14 @@ def results_html(*, query, page):
             "search/_results.html",
             {"query": query, "page": page, "playlists": result.items, "next_url": next_url},
         )
-        _cache_set(key, fragment)
+        cache_set(key, fragment, HTML_CACHE_TIMEOUT)
     return mark_safe(fragment)  # noqa: S308  (rendered by our own autoescaping template)
 
 
 def playlist_html(*, playlist_id):
     """The rendered body of a playlist page and its title, cached for every visitor."""
     key = _html_cache_key("playlist", playlist_id)
-    cached = _cache_get(key)
+    cached = cache_get(key)
     if cached is None:
         playlist = spotify.get_playlist(playlist_id)
         context = {
@@ -145,7 +127,7 @@ def playlist_html(*, playlist_id):
             if track_list.total is not None:
                 context["track_total"] = track_list.total
         cached = (playlist.name, render_to_string("search/_playlist.html", context))
-        _cache_set(key, cached)
+        cache_set(key, cached, HTML_CACHE_TIMEOUT)
     title, fragment = cached
     return title, mark_safe(fragment)  # noqa: S308  (rendered by our own autoescaping template)
 
@@ -165,7 +147,7 @@ def cached_page(request, parts):
     """The cached page for `parts` with this visitor's CSRF token, or None."""
     if _is_personal(request):
         return None
-    page = _cache_get(_html_cache_key("page", *parts))
+    page = cache_get(_html_cache_key("page", *parts))
     if page is None:
         return None
     return _respond_with_page(request, page)
@@ -178,7 +160,7 @@ def shared_page(request, parts, template, context):
         return render(request, template, context)
     # Rendered without the request, so nothing of this visitor can end up in the shared copy.
     page = render_to_string(template, {**context, "csrf_token": CSRF_TOKEN_PLACEHOLDER})
-    _cache_set(_html_cache_key("page", *parts), page)
+    cache_set(_html_cache_key("page", *parts), page, HTML_CACHE_TIMEOUT)
     return _respond_with_page(request, page)
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import CacheKeyWarning, cache
 from django.core.cache.backends.redis import RedisCache
 
-from search import spotify
+from search import resilient_cache, spotify
 
 
 def run_together(count, target):
@@ -63,13 +63,13 @@ def test_cached_answers_survive_a_new_client(fake_spotify):
 
 def test_cache_expires_after_ten_minutes(fake_spotify, monkeypatch):
     timeouts = []
-    real_set = spotify._cache_set
+    real_set = spotify.cache_set
 
     def recording_set(key, value, timeout):
         timeouts.append(timeout)
         real_set(key, value, timeout)
 
-    monkeypatch.setattr(spotify, "_cache_set", recording_set)
+    monkeypatch.setattr(spotify, "cache_set", recording_set)
 
     spotify.search_playlists("happy")
 
@@ -155,7 +155,7 @@ def test_a_cache_outage_costs_speed_not_pages(fake_spotify, monkeypatch):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    monkeypatch.setattr(spotify, "cache", RedisCache(f"redis://127.0.0.1:{port}/0", {}))
+    monkeypatch.setattr(resilient_cache, "cache", RedisCache(f"redis://127.0.0.1:{port}/0", {}))
 
     started = time.monotonic()
     assert spotify.search_playlists("happy").items

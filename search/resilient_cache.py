@@ -1,0 +1,42 @@
+"""Django's cache for the search app, where an outage (Redis restarting) costs speed, not pages.
+
+Every operation that fails is logged and degrades to a miss, so a page or a Spotify call goes
+on without the cache instead of answering 500.
+"""
+
+import logging
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+def cache_get(key):
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("cache get failed for %s", key, exc_info=True)
+        return None
+
+
+def cache_set(key, value, timeout):
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("cache set failed for %s", key, exc_info=True)
+
+
+def cache_add(key, timeout):
+    """Claim `key` (a lock) if nobody holds it. Without a cache everyone may go ahead."""
+    try:
+        return cache.add(key, 1, timeout)
+    except Exception:
+        logger.warning("cache add failed for %s", key, exc_info=True)
+        return True
+
+
+def cache_delete(key):
+    try:
+        cache.delete(key)
+    except Exception:
+        logger.warning("cache delete failed for %s", key, exc_info=True)
