@@ -154,13 +154,8 @@ def child_environment(database, fake_spotify, fake_mailgun):
     return {
         **os.environ,
         "DATABASE_URL": url,
-        "MAILGUN_API_KEY": fake_mailgun.api_key,
-        "MAILGUN_DOMAIN": fake_mailgun.domain,
-        "MAILGUN_API_URL": fake_mailgun.api_url,
-        "SPOTIFY_CLIENT_ID": fake_spotify.client_id,
-        "SPOTIFY_CLIENT_SECRET": fake_spotify.client_secret,
-        "SPOTIFY_API_URL": fake_spotify.api_url,
-        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
+        **fake_mailgun.environment(),
+        **fake_spotify.environment(),
     }
 
 

@@ -295,10 +295,7 @@ def main(argv=None):
         cases = [case for case in build_cases(playlist_id) if case.number in wanted]
         env = {
             "BENCH_MINIMAL_VIEW": "1",
-            "SPOTIFY_CLIENT_ID": fake.client_id,
-            "SPOTIFY_CLIENT_SECRET": fake.client_secret,
-            "SPOTIFY_API_URL": fake.api_url,
-            "SPOTIFY_TOKEN_URL": fake.token_url,
+            **fake.environment(),
             "LOG_LEVEL": "WARNING",
         }
         app = AppServer(env=env, workers=args.workers, database_url=database or None)

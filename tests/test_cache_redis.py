@@ -120,10 +120,7 @@ print(json.dumps([playlist.id for playlist in search_playlists(sys.argv[1]).item
 
 def spotify_env(fake_spotify):
     return {
-        "SPOTIFY_CLIENT_ID": fake_spotify.client_id,
-        "SPOTIFY_CLIENT_SECRET": fake_spotify.client_secret,
-        "SPOTIFY_API_URL": fake_spotify.api_url,
-        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
+        **fake_spotify.environment(),
     }
 
 

@@ -24,10 +24,7 @@ def app_server(fake_spotify):
     server = AppServer(
         workers=1,
         env={
-            "SPOTIFY_CLIENT_ID": fake_spotify.client_id,
-            "SPOTIFY_CLIENT_SECRET": fake_spotify.client_secret,
-            "SPOTIFY_API_URL": fake_spotify.api_url,
-            "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
+            **fake_spotify.environment(),
             "ALLOWED_HOSTS": "127.0.0.1",
         },
     )

@@ -35,10 +35,7 @@ FRIENDLY_503_TEXT = "Please try again"
 
 def spotify_env(fake):
     return {
-        "SPOTIFY_CLIENT_ID": fake.client_id,
-        "SPOTIFY_CLIENT_SECRET": fake.client_secret,
-        "SPOTIFY_API_URL": fake.api_url,
-        "SPOTIFY_TOKEN_URL": fake.token_url,
+        **fake.environment(),
     }
 
 
@@ -71,9 +68,7 @@ def app(_fake_spotify_server, _fake_mailgun_server, database_url):
         database_url=database_url,
         env={
             **spotify_env(_fake_spotify_server),
-            "MAILGUN_API_KEY": mailgun.api_key,
-            "MAILGUN_DOMAIN": mailgun.domain,
-            "MAILGUN_API_URL": mailgun.api_url,
+            **mailgun.environment(),
             "LOG_LEVEL": "WARNING",
         },
     )

@@ -32,13 +32,8 @@ def command_environment(fake_spotify, fake_mailgun):
         "DEBUG": "0",
         "SITE_URL": "https://funky.example.com",
         "REDIS_URL": "",
-        "MAILGUN_API_KEY": fake_mailgun.api_key,
-        "MAILGUN_DOMAIN": fake_mailgun.domain,
-        "MAILGUN_API_URL": fake_mailgun.api_url,
-        "SPOTIFY_CLIENT_ID": fake_spotify.client_id,
-        "SPOTIFY_CLIENT_SECRET": fake_spotify.client_secret,
-        "SPOTIFY_API_URL": fake_spotify.api_url,
-        "SPOTIFY_TOKEN_URL": fake_spotify.token_url,
+        **fake_mailgun.environment(),
+        **fake_spotify.environment(),
         "LOG_LEVEL": "WARNING",
     }
 

@@ -145,13 +145,8 @@ def app(tmp_path_factory):
         server = AppServer(
             database_url=f"sqlite:///{database}",
             env={
-                "SPOTIFY_CLIENT_ID": spotify.client_id,
-                "SPOTIFY_CLIENT_SECRET": spotify.client_secret,
-                "SPOTIFY_API_URL": spotify.api_url,
-                "SPOTIFY_TOKEN_URL": spotify.token_url,
-                "MAILGUN_API_KEY": mailgun.api_key,
-                "MAILGUN_DOMAIN": mailgun.domain,
-                "MAILGUN_API_URL": mailgun.api_url,
+                **spotify.environment(),
+                **mailgun.environment(),
                 # Whatever the caller's shell points at (Redis in some setups), not shared here.
                 "REDIS_URL": "",
             },

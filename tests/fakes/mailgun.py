@@ -163,6 +163,14 @@ class FakeMailgun(LoopbackServer):
         self._release.set()  # a handler held by hang_next must not outlive the server
         super().stop()
 
+    def environment(self):
+        """The variables that point a child process (gunicorn, manage.py) at this fake."""
+        return {
+            "MAILGUN_API_KEY": self.api_key,
+            "MAILGUN_DOMAIN": self.domain,
+            "MAILGUN_API_URL": self.api_url,
+        }
+
     @property
     def api_url(self):
         return f"{self.base_url}/v3"

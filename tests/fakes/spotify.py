@@ -161,6 +161,15 @@ class FakeSpotify(LoopbackServer):
 
     # -- addresses -----------------------------------------------------------------------------
 
+    def environment(self):
+        """The variables that point a child process (gunicorn, manage.py) at this fake."""
+        return {
+            "SPOTIFY_CLIENT_ID": self.client_id,
+            "SPOTIFY_CLIENT_SECRET": self.client_secret,
+            "SPOTIFY_API_URL": self.api_url,
+            "SPOTIFY_TOKEN_URL": self.token_url,
+        }
+
     @property
     def api_url(self):
         return f"{self.base_url}/v1"
@@ -649,11 +658,9 @@ def fake_spotify(_fake_spotify_server, settings):
 
     fake = _fake_spotify_server
     fake.reset()
-    settings.SPOTIFY_CLIENT_ID = fake.client_id
-    settings.SPOTIFY_CLIENT_SECRET = fake.client_secret
+    for name, value in fake.environment().items():
+        setattr(settings, name, value)
     settings.SPOTIFY_TOKEN = ""
-    settings.SPOTIFY_API_URL = fake.api_url
-    settings.SPOTIFY_TOKEN_URL = fake.token_url
     settings.SPOTIFY_MARKET = ""
     settings.SPOTIFY_DEMO_CATALOG = False
     # Short waits keep failure tests fast; the shape of the retry policy stays the same.
@@ -671,10 +678,8 @@ def main(argv=None):
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args(argv)
     fake = FakeSpotify(port=args.port, latency=args.latency).start()
-    print(f"SPOTIFY_API_URL={fake.api_url}")
-    print(f"SPOTIFY_TOKEN_URL={fake.token_url}")
-    print(f"SPOTIFY_CLIENT_ID={fake.client_id}")
-    print(f"SPOTIFY_CLIENT_SECRET={fake.client_secret}", flush=True)
+    for name, value in fake.environment().items():
+        print(f"{name}={value}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
