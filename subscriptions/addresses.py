@@ -13,14 +13,17 @@ domain). Limits, suppression and "one email per inbox per day" are counted on it
 import re
 
 import idna
+from django.core.exceptions import ValidationError
 
 MAX_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
 LOCAL_MAX_LENGTH = 64
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-# At least two labels, and a top-level label that is not all digits (no bare IPs).
-_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9-]{{2,63}}")
+# At least two labels, and a top-level label of two or more characters that is not all digits.
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+(?=[A-Za-z0-9-]*[A-Za-z])(?=.{{2}}){_LABEL}")
+# A domain literal ("[1.2.3.4]", "[IPv6:...]") or a bare IPv4 address.
+_IP_DOMAIN = re.compile(r"\[.*\]|[0-9.]+")
 
 
 class InvalidAddress(ValueError):
@@ -49,8 +52,10 @@ def plain_address(value: str) -> str:
     if not _LOCAL_PART.fullmatch(local) or len(local) > LOCAL_MAX_LENGTH:
         raise InvalidAddress(
             "Use a plain address like name@example.com: letters, digits and . _ + - before "
-            "the @, no quotes or spaces."
+            "the @, no quotes, spaces or brackets."
         )
+    if _IP_DOMAIN.fullmatch(domain):
+        raise InvalidAddress("Use a domain name after the @, not an IP address.")
     domain = ascii_domain(domain)
     if not _DOMAIN.fullmatch(domain):
         raise InvalidAddress("That address's domain is not a valid domain name.")
@@ -63,8 +68,10 @@ def plain_address(value: str) -> str:
 def canonical_email(value: str) -> str:
     """The inbox key of any address string: case-folded, `+tag` dropped, ASCII domain.
 
-    Total: it never raises, so an odd address from an old row or a webhook still gets a key
-    (the same key its plain spelling would get).
+    The tag is what follows a `+` after the first character (RFC 5233 sub-addressing); a
+    leading `+` is part of the mailbox's name. Dots are left alone: only some providers ignore
+    them. Total: it never raises, so an odd address from an old row or a webhook still gets a
+    key (the same key its plain spelling would get).
     """
     value = (value or "").strip()
     local, sep, domain = value.rpartition("@")
@@ -72,9 +79,19 @@ def canonical_email(value: str) -> str:
         return value.casefold()
     if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
         local = re.sub(r"\\(.)", r"\1", local[1:-1])  # RFC 5322 quoted-string
-    local = local.split("+", 1)[0]
+    tag_start = local.find("+", 1)
+    if tag_start > 0:
+        local = local[:tag_start]
     try:
         domain = ascii_domain(domain)
     except InvalidAddress:
         domain = domain.casefold()
     return f"{local.casefold()}@{domain}"
+
+
+def validate_plain_address(value: str) -> None:
+    """plain_address as a Django validator, for the model field (the admin's form)."""
+    try:
+        plain_address(value)
+    except InvalidAddress as error:
+        raise ValidationError(str(error), code="invalid") from error
