@@ -5,7 +5,8 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .models import normalize_email, normalize_term
+from . import addresses
+from .models import normalize_term
 
 TERM_MAX_LENGTH = 100
 # Joiners hold emoji sequences together ("👩‍🎤"), which make fine search terms.
@@ -34,8 +35,25 @@ class NoControlCharactersMixin:
         return super().to_python(value)
 
 
-class PlainEmailField(NoControlCharactersMixin, forms.EmailField):
-    pass
+class PlainEmailField(NoControlCharactersMixin, forms.CharField):
+    """An address in the plain `local@domain` form only (subscriptions.addresses), cleaned to
+    the form it is stored and sent in. Not forms.EmailField: its validator accepts quoted
+    local parts and IP literals, and would answer first with a vaguer message."""
+
+    widget = forms.EmailInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", addresses.MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return value
+        try:
+            return addresses.plain_address(value)
+        except addresses.InvalidAddress as error:
+            raise ValidationError(str(error), code="invalid") from error
 
 
 class PlainCharField(NoControlCharactersMixin, forms.CharField):
@@ -45,7 +63,6 @@ class PlainCharField(NoControlCharactersMixin, forms.CharField):
 class SubscribeForm(forms.Form):
     email = PlainEmailField(
         label="Your email address",
-        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     term = PlainCharField(
@@ -56,9 +73,6 @@ class SubscribeForm(forms.Form):
     )
     # The honeypot: hidden from people (and screen readers) by the template; bots fill it in.
     homepage = PlainCharField(required=False, label="Leave this empty")
-
-    def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
 
     def clean_term(self):
         term = normalize_term(self.cleaned_data["term"])

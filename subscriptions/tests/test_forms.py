@@ -76,3 +76,34 @@ def test_honeypot_marks_the_submission_as_a_bot():
     subject = form(homepage="https://spam.example")
     assert subject.is_valid()
     assert subject.is_bot
+
+
+@pytest.mark.parametrize(
+    "email, message",
+    [
+        ('"bomb"@x.com', "no quotes"),
+        ('"bo\\mb"@x.com', "no quotes"),
+        ("bomb(comment)@x.com", "no quotes"),
+        ("bomb@[1.2.3.4]", "not an IP address"),
+        ("bomb@[IPv6:2001:db8::1]", "not an IP address"),
+    ],
+)
+def test_only_plain_addresses_are_accepted_with_a_message_that_says_why(email, message):
+    subject = form(email=email)
+    assert not subject.is_valid()
+    [error] = subject.errors["email"]
+    assert message in error
+
+
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("listener@bücher.de", "listener@xn--bcher-kva.de"),
+        ("listener@BÜCHER.DE", "listener@xn--bcher-kva.de"),
+        ("listener@xn--bcher-kva.de", "listener@xn--bcher-kva.de"),
+    ],
+)
+def test_international_domains_are_stored_in_punycode(typed, stored):
+    subject = form(email=typed)
+    assert subject.is_valid(), subject.errors
+    assert subject.cleaned_data["email"] == stored

@@ -68,7 +68,7 @@ def test_invalid_form_answers_400_with_the_errors_and_does_nothing(client):
     response = subscribe(client, email="not-an-email", term="happy\r\nBcc: x@example.org")
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Enter a valid email address." in html
+    assert "Enter an email address like name@example.com." in html
     assert "Please remove line breaks and other control characters." in html
     assert not Subscription.objects.exists()
     assert mail.outbox == []
