@@ -74,8 +74,18 @@ class Send:
     def is_batch(self):
         return self.recipient_variables is not None
 
+    @property
+    def test_mode(self):
+        # "Mailgun will accept the message but will not send it" (Mailgun's user manual,
+        # "Sending in Test Mode": o:testmode set to yes or true; anymail passes it through
+        # esp_extra, API_CONTRACT.md).
+        return self.first("o:testmode", "").lower() in {"yes", "true"}
+
     def messages(self):
-        """The individual messages Mailgun builds from this call, one per `to` address."""
+        """The individual messages Mailgun builds from this call, one per `to` address;
+        none in test mode, which Mailgun accepts and never delivers."""
+        if self.test_mode:
+            return []
         if not self.is_batch:
             # One message that every recipient sees with the whole `to` list.
             return [self._expand(None, address) for address in self.recipients]
@@ -227,7 +237,7 @@ class FakeMailgun(LoopbackServer):
     # -- inspection --------------------------------------------------------------------------
 
     def messages_to(self, address):
-        """Every message (expanded per recipient) that went to `address`, oldest first."""
+        """Every message (expanded per recipient) delivered to `address`, oldest first."""
         wanted = address.strip().lower()
         with self._lock:
             sends = list(self.sends)
