@@ -118,26 +118,52 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Cache: Redis when REDIS_URL is set (Heroku Key-Value Store gives rediss:// with a self-signed
 # certificate), else per-process memory.
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
-    _redis_options = {}
-    if REDIS_URL.startswith("rediss://"):
-        _redis_options["ssl_cert_reqs"] = None
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "funky",
-            "OPTIONS": _redis_options,
-        }
+# The subscribe form's abuse counters (subscriptions/ratelimit.py) live in a cache of their
+# own, so pages cached by the thousand cannot evict them: their own Redis when
+# RATELIMIT_REDIS_URL is set, else the same Redis under their own key prefix, else their own
+# per-process memory.
+RATELIMIT_REDIS_URL = env_str("RATELIMIT_REDIS_URL", REDIS_URL)
+
+
+def redis_cache(url, *, key_prefix, options=None):
+    redis_options = dict(options or {})
+    if url.startswith("rediss://"):
+        redis_options["ssl_cert_reqs"] = None
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": redis_options,
     }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "funky-music",
-            "OPTIONS": {"MAX_ENTRIES": 5000},
-        }
+
+
+def local_memory_cache(name, *, max_entries):
+    return {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": name,
+        "OPTIONS": {"MAX_ENTRIES": max_entries},
     }
+
+
+CACHES = {
+    "default": (
+        redis_cache(REDIS_URL, key_prefix="funky")
+        if REDIS_URL
+        else local_memory_cache("funky-music", max_entries=5000)
+    ),
+    "ratelimit": (
+        # A counter that cannot be reached within half a second counts locally instead.
+        redis_cache(
+            RATELIMIT_REDIS_URL,
+            key_prefix="funky-ratelimit",
+            options={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        )
+        if RATELIMIT_REDIS_URL
+        else local_memory_cache("funky-music-ratelimit", max_entries=20000)
+    ),
+    # Where the counters go while the "ratelimit" cache fails: this process's memory.
+    "ratelimit-fallback": local_memory_cache("funky-music-ratelimit-fallback", max_entries=20000),
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -235,10 +261,17 @@ LOGGING = {
 }
 
 # --- Subscriptions (subscriptions/ratelimit.py) ---------------------------------------------
-# Abuse limits for the subscribe form, counted in the cache (use Redis when there is more than
-# one process, or each process counts on its own).
+# Abuse limits for the subscribe form. Posts per client IP are counted in the "ratelimit" cache
+# (use Redis when there is more than one process, or each process counts on its own).
 SUBSCRIBE_POSTS_PER_IP_PER_HOUR = env_int("SUBSCRIBE_POSTS_PER_IP_PER_HOUR", 10)
+# Emails the form sends one inbox (however the address is spelled) in any 24 hours: counted in
+# the database, so the limit holds whatever happens to the cache.
 SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY", 3)
+# A confirmation link works this many days after its email; then the pending subscription
+# expires (python manage.py expire_pending_subscriptions removes it).
+PENDING_CONFIRMATION_DAYS = env_int("PENDING_CONFIRMATION_DAYS", 7)
+if PENDING_CONFIRMATION_DAYS < 1:
+    raise ImproperlyConfigured("PENDING_CONFIRMATION_DAYS must be at least 1.")
 # Heroku's router appends the connecting address to X-Forwarded-For, so its last hop is the one
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).

@@ -1,32 +1,92 @@
-"""What renders and sends the confirmation email: bodies are templates, links come from SITE_URL."""
+"""What renders and sends the subscribe form's emails: bodies are templates, links come from
+SITE_URL.
 
+Every subscribe request that is not refused sends one message, whatever the address's state:
+the confirmation (new or pending), a short "you are already subscribed" notice (active), or,
+for an address that bounced or complained, the same notice as a stand-in that Mailgun accepts
+in test mode and never delivers. Each answer then waits on the same Mailgun call, so how long
+the form takes does not tell who is subscribed.
+"""
+
+from anymail.backends.mailgun import EmailBackend as MailgunBackend
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
-from .links import confirm_url
+from .links import confirm_url, subscribe_url, unsubscribe_url
+from .models import Subscription
 
 CONFIRM_TEMPLATES = "subscriptions/email/confirm"
+ALREADY_SUBSCRIBED_TEMPLATES = "subscriptions/email/already_subscribed"
+# Mailgun "will accept the message but will not send it" (Mailgun's user manual, "Sending in
+# Test Mode"); anymail passes esp_extra fields to the API as they are.
+MAILGUN_TEST_MODE = {"o:testmode": "yes"}
 
 
-def render_confirmation(subscription):
-    """(subject, text, html) of the message that asks `subscription.email` to confirm."""
-    context = {
-        "subscription": subscription,
-        "term": subscription.term,
-        "confirm_url": confirm_url(subscription),
-        "site_url": settings.SITE_URL,
-    }
+def _render(templates, context):
+    """(subject, text, html) from `templates`_subject.txt, .txt and .html."""
+    context = {**context, "site_url": settings.SITE_URL}
     # A subject is one line whatever the template's layout.
-    subject = " ".join(render_to_string(f"{CONFIRM_TEMPLATES}_subject.txt", context).split())
-    text = render_to_string(f"{CONFIRM_TEMPLATES}.txt", context)
-    html = render_to_string(f"{CONFIRM_TEMPLATES}.html", context)
+    subject = " ".join(render_to_string(f"{templates}_subject.txt", context).split())
+    text = render_to_string(f"{templates}.txt", context)
+    html = render_to_string(f"{templates}.html", context)
     return subject, text, html
 
 
-def send_confirmation(subscription):
-    """Send it now; the mail backend's errors (anymail's, SMTP's) propagate to the caller."""
-    subject, text, html = render_confirmation(subscription)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[subscription.email])
+def _message(to, rendered, connection=None):
+    subject, text, html = rendered
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], connection=connection)
     message.attach_alternative(html, "text/html")
-    message.send()
+    return message
+
+
+def render_confirmation(subscription: Subscription) -> tuple[str, str, str]:
+    """(subject, text, html) of the message that asks `subscription.email` to confirm."""
+    return _render(
+        CONFIRM_TEMPLATES,
+        {
+            "subscription": subscription,
+            "term": subscription.term,
+            "confirm_url": confirm_url(subscription),
+        },
+    )
+
+
+def render_already_subscribed(subscription: Subscription) -> tuple[str, str, str]:
+    """(subject, text, html) of the notice to an address that already gets this term."""
+    return _render(
+        ALREADY_SUBSCRIBED_TEMPLATES,
+        {
+            "subscription": subscription,
+            "term": subscription.term,
+            "unsubscribe_url": unsubscribe_url(subscription),
+            "subscribe_url": subscribe_url(),
+        },
+    )
+
+
+def send_confirmation(subscription: Subscription) -> None:
+    """Send it now; the mail backend's errors (anymail's, SMTP's) propagate to the caller."""
+    _message(subscription.email, render_confirmation(subscription)).send()
+
+
+def send_already_subscribed(subscription: Subscription) -> None:
+    """Send the notice now; errors propagate as for send_confirmation."""
+    _message(subscription.email, render_already_subscribed(subscription)).send()
+
+
+def send_withheld(*, email: str, term: str) -> None:
+    """Do what sending the notice to `email` would do, and deliver nothing: the address
+    bounced or complained, and must get no more mail from us.
+
+    Through Mailgun, the notice goes out in test mode (accepted, never delivered). Through any
+    other backend (the console in development, SMTP) there is no such mode, so the message is
+    rendered and not sent.
+    """
+    stand_in = Subscription(email=email, term=term)  # never saved: its links lead nowhere
+    rendered = render_already_subscribed(stand_in)
+    connection = get_connection()
+    if isinstance(connection, MailgunBackend):
+        message = _message(email, rendered, connection=connection)
+        message.esp_extra = MAILGUN_TEST_MODE
+        message.send()

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.http import urlencode
 
 
 def absolute_url(path):
@@ -16,3 +17,9 @@ def confirm_url(subscription):
 def unsubscribe_url(subscription):
     """The page link and the RFC 8058 one-click target (a POST with List-Unsubscribe=One-Click)."""
     return absolute_url(reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token}))
+
+
+def subscribe_url(term=None):
+    """The subscribe page, with the term filled in when given."""
+    path = reverse("subscriptions:subscribe")
+    return absolute_url(f"{path}?{urlencode({'term': term})}" if term else path)

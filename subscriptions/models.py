@@ -1,10 +1,18 @@
 """Subscriptions to a daily playlist, what was sent, and what Mailgun told us about delivery."""
 
+import datetime
 import secrets
 
+from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
+
+from .addresses import InvalidAddress, canonical_email, plain_address, validate_plain_address
+
+# canonical_email of a 254-character address in any spelling: a local part of up to 252
+# characters, "@", and a domain that IDNA encodes to at most 253.
+INBOX_KEY_MAX_LENGTH = 512
 
 
 def new_token():
@@ -12,18 +20,76 @@ def new_token():
     return secrets.token_urlsafe(32)
 
 
-def normalize_email(value):
-    """Trim and lower-case the domain; the local part is kept as typed (RFC 5321)."""
-    value = (value or "").strip()
-    local, sep, domain = value.rpartition("@")
-    if not sep:
-        return value
-    return f"{local}@{domain.lower()}"
+def inbox_key_field():
+    return models.CharField(
+        "inbox key",
+        max_length=INBOX_KEY_MAX_LENGTH,
+        editable=False,
+        help_text="The address with case, +tag and spelling removed: one key per inbox.",
+    )
+
+
+def stored_address(value):
+    """The plain form of an address (subscriptions.addresses), or, for an old row's spelling
+    that is not plain (a quoted local part), the address as it is, trimmed: it is still
+    somebody's inbox, and its key still finds every other spelling of it."""
+    try:
+        return plain_address(value)
+    except InvalidAddress:
+        return (value or "").strip()
+
+
+def _with_inbox_key(update_fields):
+    """update_fields that change `email` must write its key too."""
+    if update_fields is None or "email" not in update_fields:
+        return update_fields
+    return {*update_fields, "inbox_key"}
+
+
+def confirmation_cutoff(now=None):
+    """Pending confirmations last sent before this moment have expired."""
+    now = now or timezone.now()
+    return now - datetime.timedelta(days=settings.PENDING_CONFIRMATION_DAYS)
 
 
 def normalize_term(value):
     """Trim and collapse inner whitespace: "  rainy   sunday " -> "rainy sunday"."""
     return " ".join((value or "").split())
+
+
+class InboxKeyQuerySet(models.QuerySet):
+    """bulk_create and bulk_update skip save(): these normalise the rows the same way.
+    (A queryset's update(email=...) does not; nothing here updates addresses that way.)"""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.normalize_fields()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "email" in fields:
+            for obj in objs:
+                obj.normalize_fields()
+            fields = [*fields, "inbox_key"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+class SubscriptionQuerySet(InboxKeyQuerySet):
+    def _pending(self):
+        return self.filter(status=Subscription.Status.PENDING).alias(
+            confirmation_last_sent=Coalesce("confirmation_sent_at", "created_at")
+        )
+
+    def confirmable(self, *, now=None):
+        """Pending subscriptions whose link still confirms them."""
+        return self._pending().filter(confirmation_last_sent__gte=confirmation_cutoff(now))
+
+    def expired_pending(self, *, now=None):
+        """Pending subscriptions whose last confirmation email is older than
+        PENDING_CONFIRMATION_DAYS: their link no longer confirms, and they may be removed."""
+        return self._pending().filter(confirmation_last_sent__lt=confirmation_cutoff(now))
 
 
 class Subscription(models.Model):
@@ -37,7 +103,8 @@ class Subscription(models.Model):
     LIVE_STATUSES = (Status.PENDING, Status.ACTIVE)
     SUPPRESSED_STATUSES = (Status.BOUNCED, Status.COMPLAINED)
 
-    email = models.EmailField("email address", max_length=254)
+    email = models.EmailField("email address", max_length=254, validators=[validate_plain_address])
+    inbox_key = inbox_key_field()
     term = models.CharField("search term", max_length=100)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
@@ -49,16 +116,19 @@ class Subscription(models.Model):
     # The day (in TIME_ZONE) of the last daily email: "has it had today's email?"
     last_sent_on = models.DateField("last sent on", null=True, blank=True)
 
+    objects = SubscriptionQuerySet.as_manager()
+
     class Meta:
         verbose_name = "subscription"
         verbose_name_plural = "subscriptions"
         ordering = ["-created_at", "-id"]
         constraints = [
+            # One inbox, however it is spelled: two live rows for one pair would be two emails.
             models.UniqueConstraint(
-                Lower("email"),
+                models.F("inbox_key"),
                 Lower("term"),
                 condition=models.Q(status__in=["pending", "active"]),
-                name="subscription_one_live_per_email_term",
+                name="subscription_one_live_per_inbox_term",
                 violation_error_message=(
                     "This address already has a pending or active subscription for this term."
                 ),
@@ -69,20 +139,39 @@ class Subscription(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "last_sent_on"], name="subscription_due_idx"),
-            models.Index(Lower("email"), name="subscription_email_ci_idx"),
+            models.Index(fields=["inbox_key"], name="subscription_inbox_idx"),
         ]
 
     def __str__(self):
         return f"{self.email} — “{self.term}” ({self.get_status_display().lower()})"
 
-    def save(self, *args, **kwargs):
-        self.email = normalize_email(self.email)
+    def save(self, *args, update_fields=None, **kwargs):
+        self.normalize_fields()
+        super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
+
+    def normalize_fields(self):
+        """What save() (and bulk_create) store: the address in its plain form, its inbox key,
+        the term with its whitespace collapsed."""
+        self.email = stored_address(self.email)
+        self.inbox_key = canonical_email(self.email)
         self.term = normalize_term(self.term)
-        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        # The key follows the email: when a form edits the email, the one-live-per-inbox
+        # constraint is checked on the key that save() will write.
+        self.inbox_key = canonical_email(stored_address(self.email))
+        if exclude and "email" not in exclude:
+            exclude = set(exclude) - {"inbox_key"}
+        super().validate_constraints(exclude=exclude)
 
     @property
     def is_live(self):
         return self.status in self.LIVE_STATUSES
+
+    def confirmation_expired(self, *, now=None):
+        """Pending, and its last confirmation went out before confirmation_cutoff()."""
+        last_sent = self.confirmation_sent_at or self.created_at
+        return self.status == self.Status.PENDING and last_sent < confirmation_cutoff(now)
 
 
 class SentPlaylist(models.Model):
@@ -157,6 +246,7 @@ class EmailEvent(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed at Mailgun"
 
     email = models.EmailField("email address", max_length=254)  # lower-cased
+    inbox_key = inbox_key_field()
     event_type = models.CharField("event", max_length=16, choices=Type.choices)
     # Mailgun's event id, or a digest of the webhook's signature when Mailgun gives none:
     # Mailgun retries webhooks, and the same event must count once.
@@ -166,12 +256,52 @@ class EmailEvent(models.Model):
     message_id = models.CharField("message id", max_length=255, blank=True)
     received_at = models.DateTimeField("received", auto_now_add=True)
 
+    objects = InboxKeyQuerySet.as_manager()
+
     class Meta:
         verbose_name = "email event"
         verbose_name_plural = "email events"
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["email", "-occurred_at"], name="emailevent_email_idx")]
+        indexes = [models.Index(fields=["inbox_key", "-occurred_at"], name="emailevent_inbox_idx")]
 
     def __str__(self):
         when = f"{self.occurred_at:%Y-%m-%d %H:%M}"
         return f"{self.get_event_type_display()} for {self.email} at {when}"
+
+    def save(self, *args, update_fields=None, **kwargs):
+        self.normalize_fields()
+        super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
+
+    def normalize_fields(self):
+        self.inbox_key = canonical_email(self.email)
+
+
+class SubscribeEmail(models.Model):
+    """One email the subscribe form sent to an inbox, or stood in for (see Kind.WITHHELD).
+
+    The per-inbox daily limit counts these rows, so it holds with the cache empty or down:
+    the database knows what went out.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", "Confirmation"
+        ALREADY_SUBSCRIBED = "already_subscribed", "Already subscribed"
+        # The address complained: the same request went to Mailgun in test mode, which
+        # Mailgun accepts and never delivers, so this answer takes as long as the others.
+        WITHHELD = "withheld", "Withheld (suppressed address, not delivered)"
+
+    inbox_key = inbox_key_field()
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    sent_at = models.DateTimeField("sent", default=timezone.now)
+
+    class Meta:
+        verbose_name = "subscribe email"
+        verbose_name_plural = "subscribe emails"
+        ordering = ["-sent_at", "-id"]
+        indexes = [
+            models.Index(fields=["inbox_key", "sent_at"], name="subscribeemail_inbox_idx"),
+            models.Index(fields=["sent_at"], name="subscribeemail_sent_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.inbox_key} at {self.sent_at:%Y-%m-%d %H:%M}"

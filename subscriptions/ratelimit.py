@@ -1,16 +1,37 @@
-"""Abuse limits for the subscribe form, counted atomically in Django's cache."""
+"""Abuse limits for the subscribe form: posts per client IP in a cache, emails per inbox in the
+database.
 
+Posts per IP are counted in the "ratelimit" cache, an alias of their own (settings.CACHES), so
+the page cache cannot evict them. When that cache fails (Redis down, or full and refusing
+writes) the count goes on in this process's memory ("ratelimit-fallback"): the limit then
+holds per process, a few times looser, rather than answering 500 (fail closed would stop every
+sign-up while Redis is down; fail open would let one client spray confirmations at thousands
+of addresses). Emails per inbox are counted in the database, which knows what went out, so
+that limit holds exactly with the cache empty or down.
+"""
+
+import datetime
 import hashlib
 import ipaddress
+import logging
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import SubscribeEmail
+
+logger = logging.getLogger(__name__)
 
 HOUR = 60 * 60
 DAY = 24 * HOUR
+# One IPv6 client usually holds a whole /64: counting single addresses would let it rotate.
+IPV6_PREFIX = 64
 
 
-def hit(*, scope, key, limit, period):
+def hit(*, scope: str, key: str, limit: int, period: int) -> bool:
     """Count one hit on (scope, key); True while the count stays within `limit` per `period`.
 
     The window starts at the first hit and lasts `period` seconds: `add` sets the expiry once
@@ -20,34 +41,51 @@ def hit(*, scope, key, limit, period):
     """
     digest = hashlib.sha256(str(key).encode()).hexdigest()[:32]
     cache_key = f"ratelimit:{scope}:{digest}"
-    cache.add(cache_key, 0, timeout=period)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:
-        # Expired (or evicted) between add and incr: this hit starts a new window.
-        cache.add(cache_key, 1, timeout=period)
-        count = 1
+        count = _count(caches["ratelimit"], cache_key, period)
+    except Exception:  # whatever the backend raises: redis-py's errors, OSError, ...
+        logger.warning("Rate-limit cache failed; counting in this process.", exc_info=True)
+        count = _count(caches["ratelimit-fallback"], cache_key, period)
     return count <= limit
 
 
-def client_ip(request):
+def _count(cache, cache_key, period):
+    cache.add(cache_key, 0, timeout=period)
+    try:
+        return cache.incr(cache_key)
+    except ValueError:
+        # Expired (or evicted) between add and incr: this hit starts a new window.
+        cache.add(cache_key, 1, timeout=period)
+        return 1
+
+
+def client_ip(request: HttpRequest) -> str:
     """The address to count a request against.
 
     REMOTE_ADDR, except behind Heroku's router (settings.TRUST_X_FORWARDED_FOR), which appends
     the address it accepted the connection from to X-Forwarded-For: its LAST entry is the only
-    one a client cannot choose (earlier entries are whatever the client sent).
+    one a client cannot choose (earlier entries are whatever the client sent). An IPv6 address
+    counts as its /64 network.
     """
+    remote_addr = request.META.get("REMOTE_ADDR", "")
+    candidates = [remote_addr]
     if settings.TRUST_X_FORWARDED_FOR:
         forwarded = request.headers.get("X-Forwarded-For", "")
-        last_hop = forwarded.rsplit(",", 1)[-1].strip()
+        candidates.insert(0, forwarded.rsplit(",", 1)[-1].strip())
+    for candidate in candidates:
         try:
-            return str(ipaddress.ip_address(last_hop))
+            parsed = ipaddress.ip_address(candidate)
         except ValueError:
-            pass
-    return request.META.get("REMOTE_ADDR", "")
+            continue
+        if isinstance(parsed, ipaddress.IPv6Address):
+            if parsed.ipv4_mapped is not None:
+                return str(parsed.ipv4_mapped)
+            return str(ipaddress.IPv6Network(f"{parsed}/{IPV6_PREFIX}", strict=False))
+        return str(parsed)
+    return remote_addr
 
 
-def allow_subscribe_post(request):
+def allow_subscribe_post(request: HttpRequest) -> bool:
     """Per client IP: subscribe POSTs per hour."""
     return hit(
         scope="subscribe-ip",
@@ -57,16 +95,23 @@ def allow_subscribe_post(request):
     )
 
 
-def allow_subscribe_attempt(*, email):
-    """Per address: subscribe attempts per day, whatever the address's state.
+def inbox_email_reserve(*, inbox_key: str, kind: str) -> SubscribeEmail | None:
+    """Book one subscribe-form email to an inbox; None when it already had its share.
 
-    Counting attempts rather than emails sent caps the confirmation emails one address can be
-    sent, and answers the same (429 on the same attempt) for a new, pending, active or
-    suppressed address, so the limit cannot be used to find out who is subscribed.
+    At most SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY in any 24 hours, whatever the address's
+    state (a confirmation, an "already subscribed" notice or a withheld stand-in all count),
+    so the limit answers alike for everyone and cannot tell who is subscribed. The booking is
+    committed before the count (in autocommit, as views run): each request counts at least
+    every booking committed before its own, so whatever the interleaving the N+1th booking to
+    commit sees at least N+1 and is refused. (A refused booking is withdrawn only after its
+    count, so a race may refuse more than it must, never let one too many through.) Delete
+    the booking when the email could not be sent, so a retry is not held against it.
     """
-    return hit(
-        scope="subscribe-address",
-        key=email.casefold(),
-        limit=settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY,
-        period=DAY,
-    )
+    with transaction.atomic():
+        booking = SubscribeEmail.objects.create(inbox_key=inbox_key, kind=kind)
+    since = timezone.now() - datetime.timedelta(seconds=DAY)
+    booked = SubscribeEmail.objects.filter(inbox_key=inbox_key, sent_at__gt=since)
+    if booked.count() > settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY:
+        booking.delete()
+        return None
+    return booking

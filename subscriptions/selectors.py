@@ -1,54 +1,53 @@
 """Read-only queries about subscriptions, shared by views, services, the admin and the sender."""
 
-from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 
+from .addresses import canonical_email
 from .models import EmailEvent, SentPlaylist, Subscription
 
-
-def _same_text(field, value):
-    """Case-insensitive equality with LOWER() on both sides: the database's idea of lower case
-    (SQLite's is ASCII only) must be the one the unique constraint uses, or a lookup could miss
-    a row the constraint sees."""
-    return {f"{field}_ci": Lower(field)}, {f"{field}_ci": Lower(Value(value))}
+# Addresses are compared by inbox (subscriptions.addresses.canonical_email, stored as
+# `inbox_key` on every row): Victim@x.com, victim+news@x.com and an old row's "victim"@x.com
+# are one inbox, for the limits, the suppression and the one-live-per-term constraint alike.
 
 
-def address_subscriptions(*, email):
-    """Every subscription of one address, whatever the case it was typed in."""
-    alias, lookup = _same_text("email", email)
-    return Subscription.objects.alias(**alias).filter(**lookup)
+def address_subscriptions(*, email: str) -> QuerySet[Subscription]:
+    """Every subscription of the inbox `email` reaches, however each was spelled."""
+    return Subscription.objects.filter(inbox_key=canonical_email(email))
 
 
-def live_subscription(*, email, term):
-    """The pending or active subscription of (email, term), or None; there is at most one."""
-    alias, lookup = _same_text("term", term)
+def live_subscription(*, email: str, term: str) -> Subscription | None:
+    """The pending or active subscription of (inbox, term), or None; there is at most one.
+
+    The term compares with LOWER() on both sides: the database's idea of lower case (SQLite's
+    is ASCII only) must be the one the unique constraint uses, or a lookup could miss a row
+    the constraint sees.
+    """
     return (
         address_subscriptions(email=email)
-        .alias(**alias)
-        .filter(**lookup, status__in=Subscription.LIVE_STATUSES)
+        .alias(term_ci=Lower("term"))
+        .filter(term_ci=Lower(Value(term)), status__in=Subscription.LIVE_STATUSES)
         .first()
     )
 
 
-def subscription_by_token(*, token):
+def subscription_by_token(*, token: str) -> Subscription:
     """Raises Subscription.DoesNotExist for an unknown token."""
     return Subscription.objects.get(token=token)
 
 
-def address_has_complained(*, email):
-    """The address marked our mail as spam: a subscription says so, or a recorded complaint
-    does (it may have arrived when the address had nothing live left to mark)."""
+def address_has_complained(*, email: str) -> bool:
+    """The inbox marked our mail as spam under any spelling: a subscription says so, or a
+    recorded complaint does (it may have arrived when nothing live was left to mark)."""
     return (
         address_subscriptions(email=email).filter(status=Subscription.Status.COMPLAINED).exists()
-        or EmailEvent.objects.filter(
-            email=email.lower(), event_type=EmailEvent.Type.COMPLAINED
-        ).exists()
+        or address_events(email=email).filter(event_type=EmailEvent.Type.COMPLAINED).exists()
     )
 
 
-def address_events(*, email):
-    """Delivery events of the address, newest first (EmailEvent stores addresses lower-cased)."""
-    return EmailEvent.objects.filter(email=email.lower())
+def address_events(*, email: str) -> QuerySet[EmailEvent]:
+    """Delivery events of the inbox `email` reaches, under any spelling, newest first."""
+    return EmailEvent.objects.filter(inbox_key=canonical_email(email))
 
 
 def with_delivery_summary(queryset):
@@ -65,7 +64,7 @@ def with_delivery_summary(queryset):
         .annotate(count=Count("id"))
         .values("count")
     )
-    latest_event = EmailEvent.objects.filter(email=Lower(OuterRef("email"))).order_by(
+    latest_event = EmailEvent.objects.filter(inbox_key=OuterRef("inbox_key")).order_by(
         "-occurred_at", "-id"
     )
     return queryset.annotate(

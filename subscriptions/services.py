@@ -2,18 +2,21 @@
 
 import enum
 import logging
+from dataclasses import dataclass
 
 from anymail.exceptions import AnymailError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import emails, selectors
-from .models import EmailEvent, Subscription, normalize_email, normalize_term
+from . import emails, ratelimit, selectors
+from .addresses import canonical_email, plain_address
+from .models import EmailEvent, SubscribeEmail, Subscription, confirmation_cutoff, normalize_term
 
 logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
+Kind = SubscribeEmail.Kind
 
 
 class ConfirmationNotSent(Exception):
@@ -21,34 +24,64 @@ class ConfirmationNotSent(Exception):
 
 
 class SubscribeOutcome(enum.Enum):
-    """What a subscribe request did. Never shown to the visitor: every outcome gets the same
-    answer, so the form does not tell who is subscribed."""
+    """What a subscribe request did. Never shown to the visitor: every outcome but LIMITED
+    gets the same answer after the same work (one email through Mailgun), so the form does not
+    tell who is subscribed; LIMITED comes on the same attempt whatever the address's state."""
 
     CREATED = "created"  # new pending subscription, confirmation sent
     RESENT = "resent"  # already pending: confirmation sent again
-    ALREADY_ACTIVE = "already_active"  # nothing to do
-    SUPPRESSED = "suppressed"  # the address complained about our mail: never mail it again
+    ALREADY_ACTIVE = "already_active"  # the "you are already subscribed" notice sent
+    SUPPRESSED = "suppressed"  # bounced or complained: nothing delivered (emails.send_withheld)
+    LIMITED = "limited"  # the inbox had its share of emails today: nothing sent
 
 
-def subscription_request(*, email, term):
+def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
     """Start (or nudge) the double opt-in of `email` for `term`.
 
-    Raises ConfirmationNotSent when the confirmation could not be sent; a subscription made by
-    this call is then removed again, so a retry starts from a clean slate.
+    Raises addresses.InvalidAddress for an address that is not plain (nothing changes), and
+    ConfirmationNotSent when the email could not be sent; a subscription made by this call is
+    then removed again, and the email is not held against the inbox's limit, so a retry
+    starts from a clean slate.
     """
-    email = normalize_email(email)
+    email = plain_address(email)
     term = normalize_term(term)
+    subscription = None
     if selectors.address_has_complained(email=email):
-        logger.info("Subscribe request for an address that complained; nothing sent.")
-        return SubscribeOutcome.SUPPRESSED
+        kind = Kind.WITHHELD
+    else:
+        subscription = selectors.live_subscription(email=email, term=term)
+        active = subscription is not None and subscription.status == Status.ACTIVE
+        kind = Kind.ALREADY_SUBSCRIBED if active else Kind.CONFIRMATION
 
-    subscription = selectors.live_subscription(email=email, term=term)
+    booking = ratelimit.inbox_email_reserve(inbox_key=canonical_email(email), kind=kind)
+    if booking is None:
+        logger.info("Subscribe request over the inbox's daily limit; nothing sent.")
+        return SubscribeOutcome.LIMITED
+    try:
+        if kind == Kind.WITHHELD:
+            logger.info("Subscribe request for an address that complained; nothing delivered.")
+            _sending(emails.send_withheld, email=email, term=term)
+            return SubscribeOutcome.SUPPRESSED
+        if kind == Kind.ALREADY_SUBSCRIBED:
+            _sending(emails.send_already_subscribed, subscription)
+            return SubscribeOutcome.ALREADY_ACTIVE
+        return _confirm_pending(email=email, term=term, subscription=subscription)
+    except ConfirmationNotSent:
+        booking.delete()
+        raise
+
+
+def _confirm_pending(*, email, term, subscription):
+    if subscription is not None and subscription.confirmation_expired():
+        # Its link has expired: a new row gets a new link rather than reviving the old one.
+        subscription.delete()
+        subscription = None
     created = False
     if subscription is None:
         subscription, created = _create_pending(email=email, term=term)
-    if subscription.status == Status.ACTIVE:
+    if subscription.status == Status.ACTIVE:  # confirmed between our lookup and now
+        _sending(emails.send_already_subscribed, subscription)
         return SubscribeOutcome.ALREADY_ACTIVE
-
     try:
         _send_confirmation(subscription)
     except ConfirmationNotSent:
@@ -71,12 +104,17 @@ def _create_pending(*, email, term):
         return existing, False
 
 
-def _send_confirmation(subscription):
+def _sending(send, *args, **kwargs):
+    """Call `send`; the mail backend's failures become ConfirmationNotSent."""
     try:
-        emails.send_confirmation(subscription)
+        send(*args, **kwargs)
     except (AnymailError, OSError) as error:  # OSError covers SMTP and socket failures
-        logger.warning("Confirmation for subscription %s not sent: %s", subscription.pk, error)
+        logger.warning("Subscribe-form email not sent: %s", error)
         raise ConfirmationNotSent(str(error)) from error
+
+
+def _send_confirmation(subscription):
+    _sending(emails.send_confirmation, subscription)
     subscription.confirmation_sent_at = timezone.now()
     subscription.save(update_fields=["confirmation_sent_at"])
 
@@ -90,14 +128,41 @@ def confirmation_resend(*, subscription):
     return True
 
 
-def subscription_confirm(*, subscription):
-    """Activate a pending subscription. Confirming twice, or confirming a subscription that has
-    ended since, changes nothing. Returns the subscription as it now stands."""
-    Subscription.objects.filter(pk=subscription.pk, status=Status.PENDING).update(
+def subscription_confirm(*, subscription: Subscription) -> Subscription:
+    """Activate a pending subscription whose link has not expired. Confirming twice, or
+    confirming a subscription that has ended or expired since, changes nothing. Returns the
+    subscription as it now stands."""
+    Subscription.objects.confirmable().filter(pk=subscription.pk).update(
         status=Status.ACTIVE, confirmed_at=timezone.now()
     )
     subscription.refresh_from_db()
     return subscription
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    subscriptions: int  # expired pending subscriptions removed (or that would be)
+    subscribe_emails: int  # records of subscribe-form emails past any limit's window
+
+
+def pending_subscriptions_expire(*, now=None, dry_run: bool = False) -> ExpiryResult:
+    """Remove pending subscriptions whose confirmation expired (PENDING_CONFIRMATION_DAYS) and
+    the subscribe-form email records as old, which no limit counts any more. With dry_run,
+    count and change nothing. Run by `expire_pending_subscriptions` (and the daily sender)."""
+    now = now or timezone.now()
+    expired = Subscription.objects.expired_pending(now=now)
+    spent = SubscribeEmail.objects.filter(sent_at__lt=confirmation_cutoff(now))
+    if dry_run:
+        return ExpiryResult(subscriptions=expired.count(), subscribe_emails=spent.count())
+    with transaction.atomic():
+        _, removed = expired.delete()
+        _, forgotten = spent.delete()
+    result = ExpiryResult(
+        subscriptions=removed.get(Subscription._meta.label, 0),
+        subscribe_emails=forgotten.get(SubscribeEmail._meta.label, 0),
+    )
+    logger.info("Removed %d expired pending subscription(s).", result.subscriptions)
+    return result
 
 
 def subscription_unsubscribe(*, subscription):
@@ -150,7 +215,8 @@ EVENT_STATUS = {
 
 
 def email_event_record(*, email, event_type, event_id, occurred_at, reason="", message_id=""):
-    """Record one delivery event and stop the address's live subscriptions accordingly.
+    """Record one delivery event and stop the inbox's live subscriptions accordingly, under
+    every spelling of its address.
 
     Mailgun retries webhooks, so the same event may arrive twice, even at the same moment: the
     unique event_id decides, in the same transaction as the state change, so a duplicate

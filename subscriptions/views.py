@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -53,13 +54,14 @@ def subscribe(request):
     if form.is_bot:
         logger.info("Subscribe form honeypot filled in; nothing created or sent.")
         return _check_inbox(request, form)
-    email, term = form.cleaned_data["email"], form.cleaned_data["term"]
-    if not ratelimit.allow_subscribe_attempt(email=email):
-        return _too_many_requests(request)
     try:
-        services.subscription_request(email=email, term=term)
+        outcome = services.subscription_request(
+            email=form.cleaned_data["email"], term=form.cleaned_data["term"]
+        )
     except services.ConfirmationNotSent:
         return render(request, "subscriptions/send_failed.html", {"form": form}, status=503)
+    if outcome is services.SubscribeOutcome.LIMITED:
+        return _too_many_requests(request)
     return _check_inbox(request, form)
 
 
@@ -70,13 +72,19 @@ def confirm(request, token):
     subscription = _subscription_or_404(token)
     if request.method == "POST":
         subscription = services.subscription_confirm(subscription=subscription)
-    if subscription.status == Subscription.Status.PENDING:
+    expired = subscription.confirmation_expired()
+    if subscription.status == Subscription.Status.PENDING and not expired:
         template = "subscriptions/confirm.html"
     elif subscription.status == Subscription.Status.ACTIVE:
         template = "subscriptions/confirmed.html"
     else:
         template = "subscriptions/confirm_expired.html"
-    return render(request, template, {"subscription": subscription})
+    context = {
+        "subscription": subscription,
+        "expired": expired,
+        "confirmation_days": settings.PENDING_CONFIRMATION_DAYS,
+    }
+    return render(request, template, context)
 
 
 # CSRF: RFC 8058 one-click POSTs come from mail providers with no cookie and no CSRF token, so

@@ -89,3 +89,19 @@ def test_when_both_lookups_miss_the_constraint_decides_and_the_loser_carries_on(
     # Every request sent the confirmation for the one row, with its one token.
     assert len(mail.outbox) == THREADS
     assert all(subscription.token in message.body for message in mail.outbox)
+
+
+def test_simultaneous_posts_for_one_inbox_send_no_more_than_its_limit(settings):
+    """The per-inbox limit is counted in the database: six requests at once, for six terms
+    and three spellings of one inbox, get at most the limit's two emails. (At least one: a
+    refused request's booking may be counted by another before it is withdrawn, so a race
+    can refuse one too many, never let one too many through.)"""
+    settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = 2
+    spellings = ["listener@example.com", "Listener+a@example.com", "LISTENER+b@example.com"]
+    payloads = [{"email": spellings[n % 3], "term": f"term {n}", "homepage": ""} for n in range(6)]
+
+    statuses = post_together(payloads)
+
+    assert set(statuses) == {200, 429}
+    assert 1 <= statuses.count(200) <= 2
+    assert len(mail.outbox) == statuses.count(200)

@@ -4,13 +4,13 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from subscriptions import selectors, services
-from subscriptions.models import EmailEvent, Subscription
+from subscriptions.models import EmailEvent, SubscribeEmail, Subscription
 
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")
 Status = Subscription.Status
@@ -228,7 +228,8 @@ def test_every_state_gets_the_same_answer(client, make_subscription):
     for state in [*STATES, "complained_event_only"]:
         Subscription.objects.all().delete()
         EmailEvent.objects.all().delete()
-        cache.clear()  # each state's first attempt, not the address's eighth
+        SubscribeEmail.objects.all().delete()  # each state's first attempt, not the eighth
+        caches["ratelimit"].clear()
         _arrange(state, make_subscription)
         response = subscribe(client)
         answers[state] = (response.status_code, response.content)
@@ -236,25 +237,29 @@ def test_every_state_gets_the_same_answer(client, make_subscription):
     assert answers["new"][0] == 200
 
 
+CONFIRM_SUBJECT = "Confirm your daily playlist for 'Happy'"
+ALREADY_SUBJECT = "You already get a daily playlist for 'happy'"
+
+
 @pytest.mark.parametrize(
-    "state, sent, live_rows",
+    "state, subjects, live_rows",
     [
-        ("new", 1, 1),
-        ("pending", 1, 1),  # the confirmation again, same row and token
-        ("active", 0, 1),  # nothing new
-        ("unsubscribed", 1, 1),  # a new pending row next to the old one
-        ("bounced", 1, 1),  # a bounced address may come back through the confirmation
-        ("complained", 0, 0),  # never mail someone who marked us as spam
-        ("complained_event_only", 0, 0),
+        ("new", [CONFIRM_SUBJECT], 1),
+        ("pending", ["Confirm your daily playlist for 'happy'"], 1),  # same row and token
+        ("active", [ALREADY_SUBJECT], 1),  # how to stop or change it; nothing new
+        ("unsubscribed", [CONFIRM_SUBJECT], 1),  # a new pending row next to the old one
+        ("bounced", [CONFIRM_SUBJECT], 1),  # a bounced address may come back by confirming
+        ("complained", [], 0),  # never mail someone who marked us as spam
+        ("complained_event_only", [], 0),
     ],
 )
-def test_what_each_state_does(client, make_subscription, state, sent, live_rows):
+def test_what_each_state_does(client, make_subscription, state, subjects, live_rows):
     _arrange(state, make_subscription)
     before = Subscription.objects.first()
 
     subscribe(client, email="LISTENER@example.com", term="Happy")
 
-    assert len(mail.outbox) == sent
+    assert [message.subject for message in mail.outbox] == subjects
     live = Subscription.objects.filter(status__in=Subscription.LIVE_STATUSES)
     assert live.count() == live_rows
     if state == "pending":
