@@ -154,3 +154,35 @@ def test_without_redis_processes_do_not_share(fake_spotify):
 
     assert len(fake_spotify.calls("search")) == 2
     assert len(fake_spotify.calls("token")) == 2
+
+
+RATELIMIT_CACHE = """
+import json
+from django.conf import settings
+print(json.dumps({alias: settings.CACHES[alias] for alias in ("ratelimit", "ratelimit-fallback")}))
+"""
+
+
+def test_the_rate_limit_counters_share_redis_under_their_own_prefix():
+    result = run_python(RATELIMIT_CACHE, env={"REDIS_URL": "rediss://:p@redis.example.com:6380"})
+
+    counters = result["ratelimit"]
+    assert counters["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert counters["LOCATION"] == "rediss://:p@redis.example.com:6380"
+    assert counters["KEY_PREFIX"] == "funky-ratelimit"
+    assert counters["OPTIONS"]["ssl_cert_reqs"] is None
+    assert counters["OPTIONS"]["socket_timeout"] <= 1  # a hung Redis costs little
+    assert result["ratelimit-fallback"]["BACKEND"].endswith("LocMemCache")
+
+
+def test_the_rate_limit_counters_may_have_a_redis_of_their_own():
+    env = {"REDIS_URL": "redis://pages:6379/0", "RATELIMIT_REDIS_URL": "redis://limits:6379/1"}
+    result = run_python(RATELIMIT_CACHE, env=env)
+    assert result["ratelimit"]["LOCATION"] == "redis://limits:6379/1"
+
+
+def test_without_redis_the_counters_have_their_own_local_memory():
+    result = run_python(RATELIMIT_CACHE, env={})
+    counters = result["ratelimit"]
+    assert counters["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert counters["LOCATION"] != run_python(CACHE_SETTINGS, env={})["cache"]["LOCATION"]

@@ -300,6 +300,18 @@ def test_too_many_posts_from_one_ip_get_429(settings):
     assert subscribe(Client(REMOTE_ADDR="198.51.100.8"), email="x@example.com").status_code == 200
 
 
+def test_an_ipv6_client_counts_as_its_64_network(settings):
+    # One IPv6 client usually holds a /64: rotating addresses inside it gets no new allowance.
+    settings.SUBSCRIBE_POSTS_PER_IP_PER_HOUR = 2
+    for number, address in enumerate(["2001:db8::1", "2001:db8::2:3"]):
+        response = subscribe(Client(REMOTE_ADDR=address), email=f"p{number}@example.com")
+        assert response.status_code == 200
+    rotated = subscribe(Client(REMOTE_ADDR="2001:db8::ffff:1"), email="p2@example.com")
+    assert rotated.status_code == 429
+    neighbour = subscribe(Client(REMOTE_ADDR="2001:db8:0:1::1"), email="p3@example.com")
+    assert neighbour.status_code == 200
+
+
 def test_invalid_posts_count_towards_the_ip_limit(settings):
     settings.SUBSCRIBE_POSTS_PER_IP_PER_HOUR = 2
     client = Client(REMOTE_ADDR="198.51.100.7")
