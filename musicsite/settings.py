@@ -224,11 +224,14 @@ if MAILGUN_API_KEY:
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 ANYMAIL = {
-    "MAILGUN_API_KEY": MAILGUN_API_KEY,
     "MAILGUN_API_URL": env_str("MAILGUN_API_URL", "https://api.mailgun.net/v3"),
-    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
     "REQUESTS_TIMEOUT": (5, 30),
 }
+# Only keys that are set: anymail would verify webhooks against an empty signing key.
+if MAILGUN_API_KEY:
+    ANYMAIL["MAILGUN_API_KEY"] = MAILGUN_API_KEY
+if env_str("MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("MAILGUN_WEBHOOK_SIGNING_KEY")
 if MAILGUN_DOMAIN:
     ANYMAIL["MAILGUN_SENDER_DOMAIN"] = MAILGUN_DOMAIN
 if env_str("ANYMAIL_WEBHOOK_SECRET"):

@@ -1,4 +1,5 @@
-"""The subscriptions app: connects Mailgun's delivery events to subscriptions when Django starts."""
+"""The subscriptions app: connects Mailgun's delivery events to subscriptions when Django starts,
+and registers its system checks."""
 
 from django.apps import AppConfig
 
@@ -10,7 +11,10 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from . import receivers
+        from . import (
+            checks,  # noqa: F401  (registers the Mailgun webhook key check)
+            receivers,
+        )
 
         tracking.connect(
             receivers.handle_tracking_event, dispatch_uid="subscriptions.tracking_event"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -31,6 +32,8 @@ CONFIG_VARIABLES = (
     "SPOTIFY_TOKEN_URL",
     "MAILGUN_API_KEY",
     "MAILGUN_DOMAIN",
+    "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "ANYMAIL_WEBHOOK_SECRET",
 )
 
 
@@ -48,6 +51,7 @@ def production_env(tmp_path, **overrides):
             "SPOTIFY_CLIENT_SECRET": "client-secret",
             "MAILGUN_API_KEY": "key-test",
             "MAILGUN_DOMAIN": "mg.example.com",
+            "MAILGUN_WEBHOOK_SIGNING_KEY": "webhook-signing-key",
         }
     )
     for key, value in overrides.items():
@@ -98,3 +102,52 @@ def test_missing_secret_key_is_fine_in_development(tmp_path):
     result = manage("check", env=production_env(tmp_path, SECRET_KEY=None, DEBUG="1"))
 
     assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_reports_mailgun_without_a_webhook_signing_key(tmp_path):
+    env = production_env(tmp_path, MAILGUN_WEBHOOK_SIGNING_KEY=None)
+
+    result = manage("check", "--deploy", env=env)
+
+    assert result.returncode != 0
+    assert "subscriptions.E001" in result.stderr
+    assert "MAILGUN_WEBHOOK_SIGNING_KEY" in result.stderr
+
+
+# Posts, inside the configured process, a complaint about victim@ signed with the empty key
+# (what anymail verified against when settings put "" into ANYMAIL) and prints the answer and
+# whether the victim's subscription changed.
+FORGED_COMPLAINT = """
+import hashlib, hmac, json, time
+from django.test import Client
+from subscriptions.models import Subscription
+
+victim = Subscription.objects.create(email="victim@example.org", term="happy", status="active")
+timestamp, token = str(int(time.time())), "f" * 50
+body = {
+    "signature": {
+        "timestamp": timestamp,
+        "token": token,
+        "signature": hmac.new(b"", (timestamp + token).encode(), hashlib.sha256).hexdigest(),
+    },
+    "event-data": {"event": "complained", "timestamp": time.time(), "recipient": victim.email},
+}
+response = Client().post(
+    "/anymail/mailgun/tracking/", json.dumps(body), content_type="application/json",
+    HTTP_HOST="funky.example.com", secure=True,
+)
+victim.refresh_from_db()
+print(response.status_code, victim.status)
+"""
+
+
+@pytest.mark.parametrize("signing_key", [None, ""], ids=["unset", "empty"])
+def test_production_without_a_signing_key_refuses_an_empty_key_signature(tmp_path, signing_key):
+    env = production_env(tmp_path, MAILGUN_WEBHOOK_SIGNING_KEY=signing_key)
+    assert manage("migrate", "--noinput", env=env).returncode == 0
+
+    result = manage("shell", "--no-imports", "-c", FORGED_COMPLAINT, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["400", "active"]
+    assert "MAILGUN_WEBHOOK_SIGNING_KEY is not set" in result.stderr
