@@ -2,6 +2,7 @@
 
 Bodies are the real samples in webhook_samples/ (see mailgun_signing.py), signed afresh with
 the test key so that each has a current timestamp and its own token, as Mailgun's would.
+Bodies of the wrong shape are refused; see the sections below.
 """
 
 import base64
@@ -11,11 +12,15 @@ from datetime import UTC, datetime
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from subscriptions.models import EmailEvent, Subscription
 
-from .mailgun_signing import SIGNING_KEY, post, sample, signature_of, signed
+from .mailgun_signing import SIGNING_KEY, WEBHOOK_URL, post, sample, signature_of, signed
 
 Status = Subscription.Status
 
@@ -264,6 +269,200 @@ def test_without_a_signing_key_no_event_is_accepted(
     assert not EmailEvent.objects.exists()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("MAILGUN_WEBHOOK_SIGNING_KEY is not set" in r.getMessage() for r in errors)
+
+
+# -- bodies of the wrong shape ---------------------------------------------------------------
+# Correctly signed, so only the shape can stop them; each answered 500 (Mailgun then retries
+# for hours) or changed state on the code before this check.
+
+
+def _with(path, value):
+    def change(payload):
+        *parents, last = path
+        node = payload
+        for key in parents:
+            node = node[key]
+        if value is _MISSING:
+            del node[last]
+        else:
+            node[last] = value
+        return payload
+
+    return change
+
+
+_MISSING = object()
+EVENT = ("event-data",)
+WRONG_SHAPES = {
+    "event-data is a list": _with(EVENT, []),
+    "event-data is null": _with(EVENT, None),
+    "event-data is a string": _with(EVENT, "complained"),
+    "event-data is a number": _with(EVENT, 5),
+    "event-data is empty": _with(EVENT, {}),
+    "no event-data": _with(EVENT, _MISSING),
+    "no event": _with((*EVENT, "event"), _MISSING),
+    "event is a number": _with((*EVENT, "event"), 5),
+    "event is null": _with((*EVENT, "event"), None),
+    "event is a list": _with((*EVENT, "event"), ["complained"]),
+    "no timestamp": _with((*EVENT, "timestamp"), _MISSING),
+    "timestamp is words": _with((*EVENT, "timestamp"), "yesterday"),
+    "timestamp is a numeric string": _with((*EVENT, "timestamp"), "1706788840.049634"),
+    "timestamp is null": _with((*EVENT, "timestamp"), None),
+    "timestamp is true": _with((*EVENT, "timestamp"), True),
+    "timestamp is a list": _with((*EVENT, "timestamp"), [1706788840]),
+    "timestamp is NaN": _with((*EVENT, "timestamp"), float("nan")),
+    "timestamp is infinite": _with((*EVENT, "timestamp"), float("inf")),
+    "timestamp beyond year 9999": _with((*EVENT, "timestamp"), 1e300),
+    "timestamp before 1970": _with((*EVENT, "timestamp"), -1.5),
+    "recipient is a number": _with((*EVENT, "recipient"), 5),
+    "recipient is a list": _with((*EVENT, "recipient"), ["alice@example.org"]),
+    "recipient is an object": _with((*EVENT, "recipient"), {"alice@example.org": 1}),
+    "recipient too long": _with((*EVENT, "recipient"), "a" * 250 + "@example.org"),
+    "id is a number": _with((*EVENT, "id"), 5),
+    "id too long": _with((*EVENT, "id"), "x" * 300),
+    "severity is a list": _with((*EVENT, "severity"), ["permanent"]),
+    "reason is a list": _with((*EVENT, "reason"), ["bounce"]),
+    "message is a string": _with((*EVENT, "message"), "hello"),
+    "headers is a list": _with((*EVENT, "message", "headers"), []),
+    "message-id is a number": _with((*EVENT, "message", "headers", "message-id"), 5),
+    "message-id too long": _with((*EVENT, "message", "headers", "message-id"), "m" * 300),
+    "to is a number": _with((*EVENT, "message", "headers", "to"), 5),
+    "user-variables is a list": _with((*EVENT, "user-variables"), ["day"]),
+    "tags is a string": _with((*EVENT, "tags"), "daily"),
+    "client-info is a string": _with((*EVENT, "client-info"), "curl"),
+    "delivery-status is a list": _with((*EVENT, "delivery-status"), ["550"]),
+    "reject is a string": _with((*EVENT, "reject"), "no"),
+    "the whole body is a list": lambda payload: [payload],
+}
+
+
+@pytest.mark.parametrize("change", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_a_signed_body_of_the_wrong_shape_is_refused_and_changes_nothing(address_book, change):
+    body = change(signed(sample("complained")))
+
+    response = post(body)
+
+    assert response.status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+    assert not EmailEvent.objects.exists()
+
+
+def test_a_signed_rejection_whose_reject_block_is_not_an_object_is_refused(address_book):
+    body = signed(sample("rejected"))
+    body["event-data"]["reject"] = "Sandbox subdomains are for test purposes only."
+
+    assert post(body).status_code == 400
+    assert current(address_book["recipient@example.org"]) == UNCHANGED
+
+
+SIGNATURE = ("signature",)
+WRONG_SIGNATURE_BLOCKS = {
+    "non-ASCII token": _with((*SIGNATURE, "token"), "tökén"),
+    "token is a number": _with((*SIGNATURE, "token"), 12345),
+    "timestamp is a list": _with((*SIGNATURE, "timestamp"), ["1706788840"]),
+    "timestamp is true": _with((*SIGNATURE, "timestamp"), True),
+    "timestamp is negative": _with((*SIGNATURE, "timestamp"), -5),
+    "timestamp is a float": _with((*SIGNATURE, "timestamp"), 1706788840.5),
+    "signature is null": _with((*SIGNATURE, "signature"), None),
+    "block is a list": _with(SIGNATURE, []),
+    "no block": _with(SIGNATURE, _MISSING),
+}
+
+
+@pytest.mark.parametrize(
+    "change", WRONG_SIGNATURE_BLOCKS.values(), ids=WRONG_SIGNATURE_BLOCKS.keys()
+)
+def test_a_malformed_signature_block_is_refused(address_book, change):
+    assert post(change(signed(sample("complained")))).status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"signature": ' * 5000 + "{}" + "}" * 5000],
+    ids=["nested arrays", "nested objects"],
+)
+def test_json_nested_too_deep_to_parse_is_refused(address_book, body):
+    assert post(body).status_code == 400
+
+
+def test_legacy_form_encoded_webhooks_are_refused(address_book):
+    # Mailgun's pre-2018 format: the same signature fields, mixed in with the event's.
+    block = signed(sample("complained"))["signature"]
+    form = {**block, "event": "complained", "recipient": "alice@example.org"}
+
+    response = Client().post(WEBHOOK_URL, form)
+
+    assert response.status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["complained", "failed", "permanent", "alice@example.org", "1e309"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = st.sampled_from(
+    [
+        (),
+        ("event",),
+        ("timestamp",),
+        ("recipient",),
+        ("id",),
+        ("severity",),
+        ("reason",),
+        ("message",),
+        ("message", "headers"),
+        ("message", "headers", "message-id"),
+        ("message", "headers", "to"),
+        ("user-variables",),
+        ("tags",),
+        ("delivery-status",),
+        ("delivery-status", "message"),
+        ("reject",),
+        ("client-info",),
+    ]
+)
+
+
+@hypothesis_settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=FIELDS, value=JSON_VALUES, base=st.sampled_from(["complained", "rejected"]))
+def test_generated_event_data_never_answers_500(address_book, field, value, base):
+    """Any JSON at any field Mailgun's payload has, correctly signed: accepted or refused, and
+    a refused body changes nothing."""
+    before = current(address_book["alice@example.org"]) + current(
+        address_book["recipient@example.org"]
+    )
+    events_before = EmailEvent.objects.count()
+    body = signed(sample(base))
+    node = body["event-data"]
+    for key in field[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            return
+    if field:
+        node[field[-1]] = value
+    else:
+        body["event-data"] = value
+
+    response = post(body)
+
+    assert response.status_code in {200, 400}
+    if response.status_code == 400:
+        after = current(address_book["alice@example.org"]) + current(
+            address_book["recipient@example.org"]
+        )
+        assert after == before
+        assert EmailEvent.objects.count() == events_before
 
 
 # -- with the daily sender -------------------------------------------------------------------
