@@ -232,6 +232,11 @@ if MAILGUN_API_KEY:
     ANYMAIL["MAILGUN_API_KEY"] = MAILGUN_API_KEY
 if env_str("MAILGUN_WEBHOOK_SIGNING_KEY"):
     ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("MAILGUN_WEBHOOK_SIGNING_KEY")
+# How far from now a webhook signature's timestamp may be (subscriptions/webhooks.py); each
+# signature is accepted once, so this also bounds how long used ones are remembered.
+MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int("MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300)
+if MAILGUN_WEBHOOK_MAX_AGE_SECONDS < 1:
+    raise ImproperlyConfigured("MAILGUN_WEBHOOK_MAX_AGE_SECONDS must be at least 1.")
 if MAILGUN_DOMAIN:
     ANYMAIL["MAILGUN_SENDER_DOMAIN"] = MAILGUN_DOMAIN
 if env_str("ANYMAIL_WEBHOOK_SECRET"):

@@ -305,3 +305,21 @@ class SubscribeEmail(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.inbox_key} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookSignature(models.Model):
+    """A Mailgun webhook signature we acted on. Mailgun signs only timestamp + token, so each
+    token may authorise one body, once; rows older than the accepted window are pruned."""
+
+    token = models.CharField(max_length=255, unique=True)
+    signed_at = models.DateTimeField("signed", db_index=True)
+    # SHA-256 of the body (as canonical JSON): Mailgun's own retry carries the same one.
+    body_digest = models.CharField("body digest", max_length=64)
+    received_at = models.DateTimeField("received", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "webhook signature"
+        verbose_name_plural = "webhook signatures"
+
+    def __str__(self):
+        return f"{self.token} signed at {self.signed_at:%Y-%m-%d %H:%M:%S}"

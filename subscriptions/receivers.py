@@ -1,7 +1,8 @@
 """Mailgun's delivery events, as anymail's tracking signal delivers them, applied to subscriptions.
 
-Connected in SubscriptionsConfig.ready(). anymail has already checked the webhook's signature
-(and basic auth when ANYMAIL WEBHOOK_SECRET is set) before the signal is sent.
+Connected in SubscriptionsConfig.ready(). Before the signal is sent, webhooks.py has checked
+the signature (and basic auth when ANYMAIL WEBHOOK_SECRET is set), its age and the body's
+shape, and services.webhook_signature_use lets each signature through once.
 """
 
 import hashlib

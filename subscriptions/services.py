@@ -2,16 +2,26 @@
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from anymail.exceptions import AnymailError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from . import emails, ratelimit, selectors
 from .addresses import canonical_email, plain_address
-from .models import EmailEvent, SubscribeEmail, Subscription, confirmation_cutoff, normalize_term
+from .models import (
+    EmailEvent,
+    SubscribeEmail,
+    Subscription,
+    WebhookSignature,
+    confirmation_cutoff,
+    normalize_term,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -249,3 +259,48 @@ def email_event_record(*, email, event_type, event_id, occurred_at, reason="", m
         "%s event %s: %d subscription(s) now %s.", event_type, event_id, changed, new_status
     )
     return True
+
+
+class SignatureUse(enum.Enum):
+    """What a Mailgun webhook's signature token had been used for before."""
+
+    FIRST = "first"  # never: the body was handled
+    REPEAT = "repeat"  # on this same body: Mailgun retrying a delivery already handled
+    CONFLICT = "conflict"  # on another body: a captured signature carrying a forged event
+
+
+def webhook_signature_use(
+    *,
+    token: str,
+    signed_at: datetime,
+    body_digest: str,
+    window: timedelta,
+    handle: Callable[[], None],
+) -> SignatureUse:
+    """Run `handle` for a verified Mailgun webhook, at most once per signature token.
+
+    The token is recorded in the transaction that `handle` changes state in, so a failure
+    leaves it unused for Mailgun's retry. Two deliveries at the same moment: the unique token
+    lets one insert win and the other, waiting on it, then finds it. The store is the
+    database, not the cache: an evicted or unreachable cache must not reopen a signature.
+    Tokens signed more than twice `window` ago are forgotten (they would be refused as stale
+    anyway; the margin covers clocks that differ between dynos).
+    """
+    WebhookSignature.objects.filter(signed_at__lt=timezone.now() - 2 * window).delete()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookSignature.objects.create(
+                    token=token, signed_at=signed_at, body_digest=body_digest
+                )
+        except IntegrityError:
+            seen = (
+                WebhookSignature.objects.filter(token=token)
+                .values_list("body_digest", flat=True)
+                .first()
+            )
+            if seen is not None and constant_time_compare(seen, body_digest):
+                return SignatureUse.REPEAT
+            return SignatureUse.CONFLICT
+        handle()
+    return SignatureUse.FIRST

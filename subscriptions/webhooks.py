@@ -1,21 +1,28 @@
-"""Mailgun's tracking webhook: only a signature made with our key, on a body of the shape
-Mailgun sends, reaches the tracking signal (and so receivers.py).
+"""Mailgun's tracking webhook: only a fresh signature made with our key, used once, on a body of
+the shape Mailgun sends, reaches the tracking signal (and so receivers.py).
 
 anymail 15.2 checks basic auth and the HMAC of timestamp + token, nothing more: it falls back
-to the API key, or to an empty key, when no signing key is set; and its parser answers 500 to
-JSON of the wrong shape.
+to the API key, or to an empty key, when no signing key is set; it has no limit on a
+signature's age; and its parser answers 500 to JSON of the wrong shape. Mailgun signs nothing
+of the body, so a signature is good for one body within MAILGUN_WEBHOOK_MAX_AGE_SECONDS of
+now, and `services.webhook_signature_use` remembers the tokens already used.
 """
 
+import hashlib
 import json
 import logging
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.utils import get_anymail_setting
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView as AnymailMailgunTrackingView
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from . import services
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,11 @@ MAX_MESSAGE_ID = 255
 def signing_key() -> str:
     """MAILGUN_WEBHOOK_SIGNING_KEY as anymail reads it, "" when unset: never the API key."""
     return get_anymail_setting("webhook_signing_key", esp_name="Mailgun", default="") or ""
+
+
+def signature_window() -> timedelta:
+    """How far from now a signature's timestamp may be, either way."""
+    return timedelta(seconds=settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS)
 
 
 def refused(reason: str) -> AnymailWebhookValidationFailure:
@@ -112,12 +124,19 @@ def signature_block_problem(payload: object) -> str | None:
     return None
 
 
+def body_digest(payload: dict) -> str:
+    """The same for every serialisation of the same JSON (Mailgun's retries carry the same)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class MailgunTrackingWebhookView(AnymailMailgunTrackingView):
     """anymail's view, refusing with 400 (and changing nothing) whatever Mailgun did not send."""
 
     def __init__(self, **kwargs):
         # anymail's own lookup would fall back to the API key, and raise (a 500) without one.
         super().__init__(webhook_signing_key=signing_key(), **kwargs)
+        self.payload: dict = {}
 
     def run_validators(self, request: HttpRequest) -> None:
         if not self.webhook_signing_key:
@@ -138,10 +157,15 @@ class MailgunTrackingWebhookView(AnymailMailgunTrackingView):
         if problem:
             raise refused(problem)
         super().run_validators(request)  # basic auth (when configured), then the HMAC
+        age = timezone.now().timestamp() - int(payload["signature"]["timestamp"])
+        if abs(age) > signature_window().total_seconds():
+            logger.warning("Mailgun webhook signed %d s from now refused (clock or replay).", age)
+            raise refused("the signature is too old or too new")
         problem = event_data_problem(payload.get("event-data"))
         if problem:
             logger.warning("Signed Mailgun webhook refused: %s.", problem)
             raise refused(problem)
+        self.payload = payload
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.run_validators(request)
@@ -151,6 +175,24 @@ class MailgunTrackingWebhookView(AnymailMailgunTrackingView):
                 raise refused("the recipient is too long")
             if len(event.message_id or "") > MAX_MESSAGE_ID:
                 raise refused("the message id is too long")
-        for event in events:
-            self.signal.send(sender=self.__class__, event=event, esp_name=self.esp_name)
+
+        def send_signals() -> None:
+            for event in events:
+                self.signal.send(sender=self.__class__, event=event, esp_name=self.esp_name)
+
+        block = self.payload["signature"]
+        use = services.webhook_signature_use(
+            token=block["token"],
+            signed_at=datetime.fromtimestamp(int(block["timestamp"]), tz=UTC),
+            body_digest=body_digest(self.payload),
+            window=signature_window(),
+            handle=send_signals,
+        )
+        if use is services.SignatureUse.CONFLICT:
+            logger.warning(
+                "Mailgun webhook refused: its signature was already used on another body."
+            )
+            raise refused("this signature was already used")
+        if use is services.SignatureUse.REPEAT:
+            logger.info("Mailgun webhook retried a delivery already handled; nothing to do.")
         return HttpResponse()

@@ -33,6 +33,7 @@ CONFIG_VARIABLES = (
     "MAILGUN_API_KEY",
     "MAILGUN_DOMAIN",
     "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "MAILGUN_WEBHOOK_MAX_AGE_SECONDS",
     "ANYMAIL_WEBHOOK_SECRET",
 )
 
@@ -151,3 +152,12 @@ def test_production_without_a_signing_key_refuses_an_empty_key_signature(tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["400", "active"]
     assert "MAILGUN_WEBHOOK_SIGNING_KEY is not set" in result.stderr
+
+
+def test_a_webhook_window_below_one_second_stops_startup(tmp_path):
+    env = production_env(tmp_path, MAILGUN_WEBHOOK_MAX_AGE_SECONDS="0")
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "MAILGUN_WEBHOOK_MAX_AGE_SECONDS must be at least 1" in result.stderr

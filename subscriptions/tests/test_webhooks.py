@@ -2,16 +2,19 @@
 
 Bodies are the real samples in webhook_samples/ (see mailgun_signing.py), signed afresh with
 the test key so that each has a current timestamp and its own token, as Mailgun's would.
-Bodies of the wrong shape are refused; see the sections below.
+Replays, stale signatures and malformed bodies are refused; see the sections below.
 """
 
 import base64
 import logging
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given
@@ -269,6 +272,180 @@ def test_without_a_signing_key_no_event_is_accepted(
     assert not EmailEvent.objects.exists()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("MAILGUN_WEBHOOK_SIGNING_KEY is not set" in r.getMessage() for r in errors)
+
+
+# -- replays ---------------------------------------------------------------------------------
+# Mailgun signs only timestamp + token: the body is whatever the sender says. A signature is
+# good for MAILGUN_WEBHOOK_MAX_AGE_SECONDS (default 300) either side of now, and for one body.
+
+
+def test_a_genuine_signature_from_2024_is_refused(address_book):
+    response = post(sample("complained"))  # exactly as Mailgun signed it in 2024
+
+    assert response.status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+    assert not EmailEvent.objects.exists()
+
+
+@pytest.mark.parametrize("age", [360, 3600, 30 * 86400, -360, -86400])
+def test_a_signature_too_far_from_now_is_refused(address_book, age):
+    response = post(signed(sample("complained"), age=age))
+
+    assert response.status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+    assert not EmailEvent.objects.exists()
+
+
+@pytest.mark.parametrize("age", [0, 240, -60])
+def test_a_signature_within_the_window_is_accepted(address_book, age):
+    assert post(signed(sample("complained"), age=age)).status_code == 200
+    assert current(address_book["alice@example.org"])[0] == Status.COMPLAINED
+
+
+def test_a_signature_timestamp_given_as_a_json_number_is_accepted(address_book):
+    # Mailgun's documentation types it as an integer; its samples send a string.
+    body = signed(sample("complained"))
+    body["signature"]["timestamp"] = int(body["signature"]["timestamp"])
+
+    assert post(body).status_code == 200
+    assert current(address_book["alice@example.org"])[0] == Status.COMPLAINED
+
+
+def test_the_window_is_a_setting(address_book, settings):
+    settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS = 60
+    assert post(signed(sample("complained"), age=120)).status_code == 400
+    settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS = 7200
+    assert post(signed(sample("complained"), age=3600)).status_code == 200
+
+
+def forged_with(captured, **event_data):
+    """The attacker's body: a captured signature block, with event data of their choosing."""
+    forged = sample("complained")
+    forged["event-data"].update(event_data)
+    forged["signature"] = dict(captured["signature"])
+    return forged
+
+
+def test_a_used_signature_cannot_carry_another_event(address_book):
+    genuine = signed(sample("delivered"))
+    assert post(genuine).status_code == 200
+
+    for forged in (
+        forged_with(genuine, recipient="alice@example.org"),
+        forged_with(genuine, recipient="alice@example.org", id="a-fresh-event-id"),
+        forged_with(genuine, recipient="bob@example.org", event="unsubscribed"),
+    ):
+        assert post(forged).status_code == 400
+
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+    assert current(address_book["bob@example.org"]) == UNCHANGED
+    assert not EmailEvent.objects.exists()
+
+
+def test_a_signature_is_remembered_for_the_whole_window(address_book, settings):
+    settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS = 300
+    start = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        genuine = signed(sample("delivered"))
+        assert post(genuine).status_code == 200
+
+        traveller.move_to(start + timedelta(seconds=295))
+        assert post(forged_with(genuine, recipient="alice@example.org")).status_code == 400
+
+        traveller.move_to(start + timedelta(seconds=305))
+        assert post(forged_with(genuine, recipient="alice@example.org")).status_code == 400
+
+        # Long after, unrelated traffic still flows and the old signature is still no good.
+        traveller.move_to(start + timedelta(days=2))
+        assert post(signed(sample("opened"))).status_code == 200
+        assert post(forged_with(genuine, recipient="alice@example.org")).status_code == 400
+
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+
+
+def test_used_signatures_are_forgotten_once_they_are_stale(settings):
+    from subscriptions.models import WebhookSignature
+
+    settings.MAILGUN_WEBHOOK_MAX_AGE_SECONDS = 300
+    start = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        old = signed(sample("delivered"))
+        assert post(old).status_code == 200
+        traveller.move_to(start + timedelta(hours=1))
+        assert post(signed(sample("opened"))).status_code == 200
+
+    remembered = set(WebhookSignature.objects.values_list("token", flat=True))
+    assert old["signature"]["token"] not in remembered
+    assert len(remembered) == 1
+
+
+def test_replay_protection_holds_with_the_cache_down(address_book, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+        }
+    }
+    genuine = signed(sample("delivered"))
+
+    assert post(genuine).status_code == 200
+    assert post(forged_with(genuine, recipient="alice@example.org")).status_code == 400
+    assert current(address_book["alice@example.org"]) == UNCHANGED
+
+
+def post_together(bodies):
+    """POST each body from its own thread and database connection, released at once."""
+    barrier = threading.Barrier(len(bodies))
+    statuses = [None] * len(bodies)
+    errors = []
+
+    def worker(index, body):
+        try:
+            barrier.wait(timeout=10)
+            statuses[index] = post(body).status_code
+        except Exception as error:  # reported below: an exception in a thread is otherwise lost
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=item) for item in enumerate(bodies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return statuses
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_bodies_under_one_signature_let_one_through(make_subscription):
+    victims = [f"victim{n}@example.org" for n in range(4)]
+    for address in victims:
+        make_subscription(email=address)
+    genuine = signed(sample("complained"))
+    bodies = [forged_with(genuine, recipient=address, id=address) for address in victims]
+
+    statuses = post_together(bodies)
+
+    assert sorted(statuses) == [200, 400, 400, 400]
+    assert Subscription.objects.filter(status=Status.COMPLAINED).count() == 1
+    assert EmailEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_retries_of_one_delivery_apply_it_once(make_subscription):
+    make_subscription(email="invalid@example.org")
+    delivery = signed(sample("failed_permanent_bounce"))
+
+    statuses = post_together([delivery] * 4)
+
+    assert statuses == [200] * 4
+    assert EmailEvent.objects.count() == 1
+    assert Subscription.objects.get().status == Status.BOUNCED
 
 
 # -- bodies of the wrong shape ---------------------------------------------------------------
