@@ -1,5 +1,6 @@
 """Django admin for subscribers, what they were sent, and what Mailgun reported about them."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
@@ -73,8 +74,30 @@ def _spotify_link(sent_playlist):
     )
 
 
+class SubscriptionAdminForm(forms.ModelForm):
+    """Editing a subscription back to life is "Mark active" by hand: the same guard holds."""
+
+    class Meta:
+        model = Subscription
+        fields = ["email", "term", "status"]
+
+    def clean(self):
+        cleaned = super().clean()
+        status, email = cleaned.get("status"), cleaned.get("email")
+        reviving = status in Subscription.LIVE_STATUSES and (
+            self.instance.pk is None or self.instance.status not in Subscription.LIVE_STATUSES
+        )
+        if reviving and email and selectors.address_is_suppressed(email=email):
+            raise forms.ValidationError(
+                "This address bounced or complained. Clear its bounce/complaint with the "
+                "action on the subscriptions list first."
+            )
+        return cleaned
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionAdminForm
     list_display = [
         "email",
         "term",
@@ -113,7 +136,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     # Staff may correct the address, the term and the status; the system sets everything else.
     readonly_fields = [name for name in fields if name not in {"email", "term", "status"}]
     inlines = [RecentSentPlaylistInline]
-    actions = ["unsubscribe", "resend_confirmation", "mark_active"]
+    actions = ["unsubscribe", "resend_confirmation", "mark_active", "clear_suppression"]
 
     def get_queryset(self, request):
         return selectors.with_delivery_summary(super().get_queryset(request))
@@ -192,13 +215,44 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark active")
     def mark_active(self, request, queryset):
-        activated, conflicts = services.subscriptions_mark_active(subscriptions=queryset)
-        self.message_user(request, f"Marked {activated} subscription(s) active.", messages.SUCCESS)
-        if conflicts:
+        result = services.subscriptions_mark_active(subscriptions=queryset)
+        self.message_user(
+            request, f"Marked {result.activated} subscription(s) active.", messages.SUCCESS
+        )
+        if result.conflicts:
             self.message_user(
                 request,
-                f"Left {conflicts} subscription(s) alone: the same address and term "
+                f"Left {result.conflicts} subscription(s) alone: the same address and term "
                 "already has a live subscription.",
+                messages.WARNING,
+            )
+        if result.suppressed:
+            self.message_user(
+                request,
+                f"Left {result.suppressed} subscription(s) alone: the address bounced or "
+                "complained. If that was wrong, use “Clear bounce/complaint” first.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Clear bounce/complaint of these addresses", permissions=["change"])
+    def clear_suppression(self, request, queryset):
+        addresses = {subscription.email.lower() for subscription in queryset}
+        cleared = sum(
+            services.address_suppression_clear(email=email, staff_user=request.user)
+            for email in sorted(addresses)
+        )
+        if cleared:
+            self.message_user(
+                request,
+                f"Cleared the bounce/complaint of {cleared} address(es): their subscriptions "
+                "are now unsubscribed, and they may subscribe again. Remove them from "
+                "Mailgun's suppression lists too, or Mailgun will not deliver to them.",
+                messages.SUCCESS,
+            )
+        if len(addresses) > cleared:
+            self.message_user(
+                request,
+                f"{len(addresses) - cleared} address(es) had no bounce or complaint to clear.",
                 messages.WARNING,
             )
 
@@ -226,8 +280,9 @@ class SentPlaylistAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(EmailEvent)
 class EmailEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "email", "event_type", "reason", "received_at"]
+    list_display = ["occurred_at", "email", "event_type", "reason", "staff_user", "received_at"]
     list_filter = ["event_type", "occurred_at"]
+    list_select_related = ["staff_user"]
     search_fields = ["email", "event_id", "message_id"]
     date_hierarchy = "occurred_at"
 

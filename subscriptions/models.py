@@ -237,13 +237,15 @@ class DailyEmail(models.Model):
 
 
 class EmailEvent(models.Model):
-    """A delivery event from Mailgun that changed (or would change) an address's subscriptions."""
+    """A delivery event from Mailgun that changed (or would change) an address's subscriptions,
+    or a member of staff lifting such a stop (SUPPRESSION_CLEARED, with who did it)."""
 
     class Type(models.TextChoices):
         BOUNCED = "bounced", "Bounced"
         REJECTED = "rejected", "Rejected"
         COMPLAINED = "complained", "Complained"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed at Mailgun"
+        SUPPRESSION_CLEARED = "cleared", "Bounce/complaint cleared by staff"
 
     email = models.EmailField("email address", max_length=254)  # lower-cased
     inbox_key = inbox_key_field()
@@ -255,6 +257,15 @@ class EmailEvent(models.Model):
     reason = models.TextField(blank=True)
     message_id = models.CharField("message id", max_length=255, blank=True)
     received_at = models.DateTimeField("received", auto_now_add=True)
+    # Who cleared a suppression; the reason keeps their name should the account go.
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="staff user",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = InboxKeyQuerySet.as_manager()
 

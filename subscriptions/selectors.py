@@ -1,6 +1,6 @@
 """Read-only queries about subscriptions, shared by views, services, the admin and the sender."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 
 from .addresses import canonical_email
@@ -38,11 +38,27 @@ def subscription_by_token(*, token: str) -> Subscription:
 
 def address_has_complained(*, email: str) -> bool:
     """The inbox marked our mail as spam under any spelling: a subscription says so, or a
-    recorded complaint does (it may have arrived when nothing live was left to mark)."""
+    recorded complaint does (it may have arrived when nothing live was left to mark) that staff
+    have not cleared since."""
+    complaints = address_events(email=email).filter(event_type=EmailEvent.Type.COMPLAINED)
+    cleared = (
+        address_events(email=email)
+        .filter(event_type=EmailEvent.Type.SUPPRESSION_CLEARED)
+        .aggregate(last=Max("received_at"))["last"]
+    )
+    if cleared is not None:
+        complaints = complaints.filter(received_at__gt=cleared)
     return (
         address_subscriptions(email=email).filter(status=Subscription.Status.COMPLAINED).exists()
-        or address_events(email=email).filter(event_type=EmailEvent.Type.COMPLAINED).exists()
+        or complaints.exists()
     )
+
+
+def address_is_suppressed(*, email: str) -> bool:
+    """We must not mail the inbox until staff clear it: it bounced or complained."""
+    return address_subscriptions(email=email).filter(
+        status__in=Subscription.SUPPRESSED_STATUSES
+    ).exists() or address_has_complained(email=email)
 
 
 def address_events(*, email: str) -> QuerySet[EmailEvent]:

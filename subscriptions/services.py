@@ -2,12 +2,16 @@
 
 import enum
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from anymail.exceptions import AnymailError
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -193,14 +197,29 @@ def subscriptions_unsubscribe(*, subscriptions):
     )
 
 
-def subscriptions_mark_active(*, subscriptions):
+class MarkActiveResult(NamedTuple):
+    activated: int
+    conflicts: int
+    suppressed: int
+
+
+def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkActiveResult:
     """Staff override: make each subscription active whatever its state.
 
-    Returns (activated, conflicts): a subscription whose (email, term) already has another
-    live subscription is left alone, since two live rows for one pair would mean two emails.
+    A subscription whose (email, term) already has another live subscription is left alone
+    (`conflicts`), since two live rows for one pair would mean two emails; so is every
+    subscription of an address that bounced or complained (`suppressed`): only
+    `address_suppression_clear` lifts that.
     """
-    activated = conflicts = 0
+    activated = conflicts = suppressed = 0
+    is_suppressed: dict[str, bool] = {}
     for subscription in subscriptions.exclude(status=Status.ACTIVE):
+        key = subscription.email.lower()
+        if key not in is_suppressed:
+            is_suppressed[key] = selectors.address_is_suppressed(email=subscription.email)
+        if is_suppressed[key]:
+            suppressed += 1
+            continue
         try:
             with transaction.atomic():
                 Subscription.objects.filter(pk=subscription.pk).update(
@@ -212,7 +231,38 @@ def subscriptions_mark_active(*, subscriptions):
             conflicts += 1
         else:
             activated += 1
-    return activated, conflicts
+    return MarkActiveResult(activated, conflicts, suppressed)
+
+
+def address_suppression_clear(*, email: str, staff_user: AbstractBaseUser) -> bool:
+    """Staff lift a bounce or complaint they judge wrong; False when there was none to lift.
+
+    Every bounced or complained subscription of the address becomes unsubscribed, not active:
+    whether mail reaches (and is wanted by) the person is still in doubt, so mail resumes only
+    after a new confirmation, which the form no longer refuses, or after staff "Mark active".
+    Recorded as an event naming the staff user; a complaint that arrives later counts again.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        if not selectors.address_is_suppressed(email=email):
+            return False
+        changed = (
+            selectors.address_subscriptions(email=email)
+            .filter(status__in=Subscription.SUPPRESSED_STATUSES)
+            .update(status=Status.UNSUBSCRIBED, unsubscribed_at=now)
+        )
+        EmailEvent.objects.create(
+            email=email.strip().lower(),
+            event_type=EmailEvent.Type.SUPPRESSION_CLEARED,
+            event_id=f"staff:{uuid.uuid4()}",
+            occurred_at=now,
+            reason=f"Cleared by {staff_user.get_username()}",
+            staff_user=staff_user,
+        )
+    logger.info(
+        "Suppression of an address cleared by staff: %d subscription(s) now ended.", changed
+    )
+    return True
 
 
 # Mailgun event (as anymail names it) -> what it does to the address's live subscriptions.

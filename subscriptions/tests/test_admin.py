@@ -297,3 +297,143 @@ def test_editing_a_row_into_a_second_live_subscription_is_a_form_error(
     )
     ended.refresh_from_db()
     assert ended.status == Status.UNSUBSCRIBED
+
+
+# -- undoing a wrong suppression -------------------------------------------------------------
+
+
+@pytest.fixture
+def wrongly_suppressed(make_subscription):
+    """An address a forged complaint silenced: its rows complained or ended, the complaint on
+    record; a bounced bystander who must stay as it is."""
+    rows = [
+        make_subscription(email="Victim@example.org", term="happy", status=Status.COMPLAINED),
+        make_subscription(email="victim@example.org", term="sad", status=Status.COMPLAINED),
+        make_subscription(email="victim@example.org", term="jazz", status=Status.UNSUBSCRIBED),
+    ]
+    event("victim@example.org", "complained", "forged", event_id="forged-complaint")
+    make_subscription(email="bounced@example.org", status=Status.BOUNCED)
+    return rows
+
+
+def subscribe(email, term):
+    return Client().post(
+        reverse("subscriptions:subscribe"), {"email": email, "term": term, "homepage": ""}
+    )
+
+
+def test_clearing_a_complaint_ends_its_suppression_and_records_who_did_it(
+    staff_client, wrongly_suppressed
+):
+    assert subscribe("victim@example.org", "before clearing").status_code == 200
+    assert mail.outbox == []  # refused, quietly
+
+    response = action(staff_client, "clear_suppression", wrongly_suppressed[:1])
+
+    assert messages_of(response) == [
+        "Cleared the bounce/complaint of 1 address(es): their subscriptions are now "
+        "unsubscribed, and they may subscribe again. Remove them from Mailgun's suppression "
+        "lists too, or Mailgun will not deliver to them."
+    ]
+    statuses = [Subscription.objects.get(pk=row.pk).status for row in wrongly_suppressed]
+    assert statuses == [Status.UNSUBSCRIBED] * 3
+    assert Subscription.objects.get(email="bounced@example.org").status == Status.BOUNCED
+    cleared = EmailEvent.objects.get(event_type=EmailEvent.Type.SUPPRESSION_CLEARED)
+    assert cleared.email == "victim@example.org"
+    assert cleared.staff_user.username == "editor"
+    assert "editor" in cleared.reason
+    assert timezone.now() - cleared.occurred_at < datetime.timedelta(minutes=1)
+    # The history keeps the complaint; the events list shows both, with who cleared it.
+    events_page = staff_client.get(reverse("admin:subscriptions_emailevent_changelist"))
+    assert "Bounce/complaint cleared by staff" in events_page.content.decode()
+    assert EmailEvent.objects.filter(event_id="forged-complaint").exists()
+
+    assert subscribe("victim@example.org", "after clearing").status_code == 200
+    [confirmation] = mail.outbox
+    assert confirmation.to == ["victim@example.org"]
+
+
+def test_clearing_a_bounce_lets_mark_active_resume_the_mail(staff_client, make_subscription):
+    bounced = make_subscription(email="typo@example.org", status=Status.BOUNCED)
+
+    action(staff_client, "mark_active", [bounced])
+    bounced.refresh_from_db()
+    assert bounced.status == Status.BOUNCED
+
+    action(staff_client, "clear_suppression", [bounced])
+    response = action(staff_client, "mark_active", [bounced])
+
+    assert messages_of(response) == ["Marked 1 subscription(s) active."]
+    bounced.refresh_from_db()
+    assert bounced.status == Status.ACTIVE
+
+
+def test_clearing_an_address_with_nothing_to_clear_says_so(staff_client, make_subscription):
+    fine = make_subscription(email="fine@example.org")
+
+    response = action(staff_client, "clear_suppression", [fine])
+
+    assert messages_of(response) == ["1 address(es) had no bounce or complaint to clear."]
+    assert not EmailEvent.objects.exists()
+    fine.refresh_from_db()
+    assert fine.status == Status.ACTIVE
+
+
+def test_mark_active_never_revives_a_suppressed_address(staff_client, wrongly_suppressed):
+    bounced = Subscription.objects.get(email="bounced@example.org")
+
+    response = action(staff_client, "mark_active", [*wrongly_suppressed, bounced])
+
+    assert messages_of(response) == [
+        "Marked 0 subscription(s) active.",
+        "Left 4 subscription(s) alone: the address bounced or complained. If that was wrong, "
+        "use “Clear bounce/complaint” first.",
+    ]
+    statuses = [Subscription.objects.get(pk=row.pk).status for row in wrongly_suppressed]
+    assert statuses == [Status.COMPLAINED, Status.COMPLAINED, Status.UNSUBSCRIBED]
+    bounced.refresh_from_db()
+    assert bounced.status == Status.BOUNCED
+
+
+def test_mark_active_refuses_an_address_whose_complaint_came_when_nothing_was_live(
+    staff_client, make_subscription
+):
+    # The complaint arrived after the person had unsubscribed: no row says "complained".
+    ended = make_subscription(email="quiet@example.org", status=Status.UNSUBSCRIBED)
+    event("quiet@example.org", "complained", "marked as spam")
+
+    action(staff_client, "mark_active", [ended])
+
+    ended.refresh_from_db()
+    assert ended.status == Status.UNSUBSCRIBED
+
+
+def test_the_change_form_cannot_revive_a_suppressed_address_either(
+    staff_client, wrongly_suppressed
+):
+    complained = wrongly_suppressed[0]
+    url = reverse("admin:subscriptions_subscription_change", args=[complained.pk])
+    form = {"email": complained.email, "term": complained.term, **INLINE_MANAGEMENT}
+
+    response = staff_client.post(url, {**form, "status": "active"})
+
+    assert response.status_code == 200  # the form again, with the reason
+    assert "This address bounced or complained." in response.content.decode()
+    complained.refresh_from_db()
+    assert complained.status == Status.COMPLAINED
+    # Other edits of a suppressed row still save.
+    staff_client.post(url, {**form, "status": "unsubscribed"})
+    complained.refresh_from_db()
+    assert complained.status == Status.UNSUBSCRIBED
+
+
+def test_clearing_needs_the_change_permission(make_subscription, wrongly_suppressed):
+    viewer = User.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_subscription"))
+    client = Client()
+    client.force_login(viewer)
+
+    action(client, "clear_suppression", wrongly_suppressed[:1])
+
+    assert not EmailEvent.objects.filter(event_type=EmailEvent.Type.SUPPRESSION_CLEARED).exists()
+    assert Subscription.objects.get(pk=wrongly_suppressed[0].pk).status == Status.COMPLAINED

@@ -93,3 +93,25 @@ def test_backward_keeps_every_row_and_drops_the_key(migrator, old_rows):
     # The old constraint is back: one live row per LOWER(email), LOWER(term).
     with pytest.raises(IntegrityError), transaction.atomic():
         subscription.objects.create(email="LISTENER@example.com", term="HAPPY", status="pending")
+
+
+def test_staff_clearing_keeps_existing_events(migrator):
+    old = migrator.apply_initial_migration(("subscriptions", "0006_webhook_signatures"))
+    occurred = datetime.datetime(2026, 11, 1, 12, 0, tzinfo=datetime.UTC)
+    old.apps.get_model("subscriptions", "EmailEvent").objects.create(
+        email="victim@example.org",
+        inbox_key="victim@example.org",
+        event_type="complained",
+        event_id="ncV2XwymRUKbPek_MIM-Gw",
+        occurred_at=occurred,
+        reason="marked as spam",
+    )
+    new = migrator.apply_tested_migration(("subscriptions", "0007_emailevent_staff_clearing"))
+    [event] = new.apps.get_model("subscriptions", "EmailEvent").objects.all()
+    assert (event.email, event.event_type, event.event_id, event.occurred_at) == (
+        "victim@example.org",
+        "complained",
+        "ncV2XwymRUKbPek_MIM-Gw",
+        occurred,
+    )
+    assert event.staff_user_id is None

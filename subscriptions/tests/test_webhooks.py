@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from subscriptions import services
 from subscriptions.models import EmailEvent, Subscription
 
 from .mailgun_signing import SIGNING_KEY, WEBHOOK_URL, post, sample, signature_of, signed
@@ -223,6 +224,32 @@ def test_after_a_complaint_the_form_sends_nothing(client, address_book):
     assert "Check your inbox" in response.content.decode()
     assert mail.outbox == []
     assert not Subscription.objects.filter(term="brand new term").exists()
+
+
+def test_a_complaint_after_staff_cleared_one_suppresses_the_address_again(
+    client, address_book, admin_user
+):
+    assert post(signed(sample("complained"))).status_code == 200
+    services.address_suppression_clear(email="alice@example.org", staff_user=admin_user)
+    assert current(address_book["alice@example.org"])[0] == Status.UNSUBSCRIBED
+    client.post(
+        reverse("subscriptions:subscribe"),
+        {"email": "alice@example.org", "term": "happy", "homepage": ""},
+    )
+    assert len(mail.outbox) == 1  # no longer refused
+
+    again = signed(sample("complained"))
+    again["event-data"]["id"] = "a-second-complaint"
+    assert post(again).status_code == 200
+
+    assert Subscription.objects.get(
+        email="alice@example.org", term="happy", status=Status.COMPLAINED
+    )
+    client.post(
+        reverse("subscriptions:subscribe"),
+        {"email": "alice@example.org", "term": "new term", "homepage": ""},
+    )
+    assert len(mail.outbox) == 1
 
 
 def test_after_a_bounce_the_address_may_subscribe_again_with_a_confirmation(client, address_book):
