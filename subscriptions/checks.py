@@ -1,7 +1,10 @@
 """System check for Mailgun's webhooks: sending through Mailgun needs the webhook signing key."""
 
+from collections.abc import Sequence
+
 from anymail.utils import get_anymail_setting
-from django.core.checks import Error, Tags, register
+from django.apps import AppConfig
+from django.core.checks import CheckMessage, Error, Tags, register
 
 from .webhooks import signing_key
 
@@ -15,7 +18,9 @@ def mailgun_sending_configured() -> bool:
 # bounces and complaints unrecorded; `check --deploy` says so, while `migrate` (Heroku's release
 # phase) still runs.
 @register(Tags.security, deploy=True)
-def mailgun_webhook_signing_key_check(app_configs, **kwargs):
+def mailgun_webhook_signing_key_check(
+    app_configs: Sequence[AppConfig] | None, **kwargs
+) -> list[CheckMessage]:
     if not mailgun_sending_configured() or signing_key():
         return []
     return [
