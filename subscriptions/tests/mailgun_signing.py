@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -43,9 +44,15 @@ def signed(payload, *, key=SIGNING_KEY, age=0, token=None):
     return payload
 
 
+_clients = threading.local()
+
+
 def post(payload, **extra):
     """POST as Mailgun does: JSON, no cookie, no CSRF token, against a client that checks CSRF.
     `payload` may be a ready-made body (str or bytes) for shapes json.dumps cannot make."""
-    client = Client(enforce_csrf_checks=True)
+    # One client per thread: a new one loads the middleware again (WhiteNoise then rescans
+    # every static file), which made the generated-body test slow. Webhooks set no cookies.
+    if not hasattr(_clients, "client"):
+        _clients.client = Client(enforce_csrf_checks=True)
     body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
-    return client.post(WEBHOOK_URL, body, content_type="application/json", **extra)
+    return _clients.client.post(WEBHOOK_URL, body, content_type="application/json", **extra)
