@@ -163,3 +163,18 @@ def test_faults_can_wait_for_earlier_requests(fake_mailgun):
     assert caught.value.status_code == 503
     assert fake_mailgun.recipients == ["first@example.org", "third@example.org"]
     assert [r["outcome"] for r in fake_mailgun.requests] == [200, 503, 200]
+
+
+def test_a_refused_recipient_fails_the_whole_call_with_mailguns_400(fake_mailgun):
+    fake_mailgun.refuse_recipient("Bad@Example.org")
+
+    with pytest.raises(AnymailRequestsAPIError) as caught:
+        mail.send_mail("Hi", "Body", "a@mg.example.com", ["good@example.org", "bad@example.org"])
+
+    assert caught.value.status_code == 400
+    assert caught.value.response.json() == {
+        "message": "'to' parameter is not a valid address. please check documentation"
+    }
+    assert fake_mailgun.sends == []
+    mail.send_mail("Hi", "Body", "a@mg.example.com", ["good@example.org"])
+    assert fake_mailgun.recipients == ["good@example.org"]

@@ -2,7 +2,8 @@
 
 Faithful to ../shared/mailgun/API_CONTRACT.md: `POST /v3/<domain>/messages` with basic auth
 `api:<key>` (401 text/plain "Forbidden" otherwise), 404 JSON for an unknown domain, 400 for
-more than 1,000 recipients or a missing field, urlencoded and multipart bodies, and the only
+more than 1,000 recipients, a missing field or a recipient it will not take (`refuse_recipient`,
+for the whole call), urlencoded and multipart bodies, and the only
 success answer anymail accepts. Accepted calls are kept in `sends`; `messages_to(address)`
 expands Mailgun's `%recipient.KEY%` substitution the way Mailgun does for a batch send, so a
 test reads exactly what one recipient would get.
@@ -33,6 +34,8 @@ from tests.fakes.server import LoopbackServer
 MAX_RECIPIENTS = 1000
 MAX_OPTIONS_BYTES = 16 * 1024  # o:, h: and v: fields together
 SUBSTITUTED_FIELDS = ("subject", "text", "html", "amp-html")
+# API_CONTRACT.md, "Error responses": Mailgun's answer to a recipient it will not take.
+REFUSED_RECIPIENT = "'to' parameter is not a valid address. please check documentation"
 RECIPIENT_VARIABLE = re.compile(r"%recipient\.([^%]+)%")
 ERROR_MESSAGES = {
     400: "Bad request",
@@ -200,6 +203,7 @@ class FakeMailgun(LoopbackServer):
             # Request number (counted from the last reset) -> (kind, detail) for the faults
             # that tests schedule with fail_next / hang_next / drop_next.
             self._faults = {}
+            self._refused = set()  # addresses whose calls get a 400 (refuse_recipient)
             self._received = 0
             self._next_free = 0
             self._release = threading.Event()
@@ -225,6 +229,20 @@ class FakeMailgun(LoopbackServer):
         a retry would mail people twice.
         """
         self._schedule("drop", queued, times, after)
+
+    def refuse_recipient(self, address):
+        """Answer 400 to every call that has `address` (any case) among its recipients.
+
+        Mailgun refuses a call with 400 {"message": "'to' parameter is not a valid address.
+        please check documentation"} (API_CONTRACT.md) when it will not take one of the
+        addresses: nobody in that call is queued. Until reset().
+        """
+        with self._lock:
+            self._refused.add(address.strip().lower())
+
+    def _refuses(self, recipients):
+        with self._lock:
+            return any(address.lower() in self._refused for address in recipients)
 
     def _schedule(self, kind, detail, times, after):
         # Faults queue up behind the ones already scheduled, like "next" suggests.
@@ -324,6 +342,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         problem, recipient_variables = _validate(fields)
         recipients = [a for k in ("to", "cc", "bcc") for _, a in getaddresses(fields.get(k, []))]
+        if problem is None and fake._refuses(recipients):
+            problem = REFUSED_RECIPIENT
         if problem:
             fake._record(400, recipients=recipients)
             self._answer(400, {"message": problem})
