@@ -251,6 +251,10 @@ MIN_PLAYLIST_TRACKS = env_int("MIN_PLAYLIST_TRACKS", 10)
 MAILGUN_BATCH_SIZE = env_int("MAILGUN_BATCH_SIZE", 1000)
 if not 1 <= MAILGUN_BATCH_SIZE <= 1000:
     raise ImproperlyConfigured("MAILGUN_BATCH_SIZE must be between 1 and 1000 (Mailgun's cap).")
+# Sends of one address's daily email a day that Mailgun may refuse before it is left failed.
+DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3)
+if DAILY_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("DAILY_MAX_ATTEMPTS must be 1 or more.")
 
 LOGGING = {
     "version": 1,

@@ -3,19 +3,25 @@
 How one run goes (`daily_playlists_send`):
 
 1. Plan and claim. Read the active subscriptions that have not had today's email (today in
-   TIME_ZONE) and insert one pending `DailyEmail` claim per address with `ON CONFLICT DO
+   TIME_ZONE), group them by inbox (`addresses.canonical_email`: every spelling of one inbox
+   is one key) and insert one pending `DailyEmail` claim per inbox with `ON CONFLICT DO
    NOTHING` on the unique (email, day): concurrent runs agree on the day's work without talking
-   to each other. Addresses go in the order of their search terms.
+   to each other. Inboxes go in the order of their search terms.
 2. Search. One Spotify search per distinct normalised term, on a small thread pool, started up
    front in that same order, so searching runs ahead of the batches that need the results.
 3. Batches of up to `batch_size` claims, taken with `SELECT … FOR UPDATE SKIP LOCKED` (parallel
    runs split the work instead of waiting). Holding those locks, the run picks one new playlist
-   per subscription and builds one message per address, then marks the claims "unknown" — in
-   flight — and commits, before anything is sent. A sender thread makes the API call while the
-   next batch is composed; Mailgun's answer is recorded in the next batch's transaction:
-   accepted → claims sent, `SentPlaylist` rows, subscriptions' "sent today"; an error answer or
-   no connection at all → claims failed (a later run retries them today); sent but no answer →
-   claims stay unknown and are never retried automatically.
+   per subscription and builds one message per inbox, then marks the claims "unknown" — in
+   flight — and writes their picks as unknown `SentPlaylist` rows, and commits, before anything
+   is sent. A sender thread makes the API call while the next batch is composed; Mailgun's
+   answer is recorded (`daily_records`) in the next batch's transaction, or on its own if that
+   transaction fails: accepted → claims and picks sent, subscriptions' "sent today"; an error
+   answer or no connection at all → claims failed, picks dropped (a later run retries them
+   today, DAILY_MAX_ATTEMPTS times in all); sent but no answer → claims stay unknown, never
+   resent, and their picks count as sent until Mailgun's delivery events settle them. A call
+   Mailgun refuses over a recipient (400) is split in halves until the refused address is
+   alone, so one bad address fails only itself. Progress is reported after the answers are
+   committed, and a failing report (a closed stdout) changes nothing that was recorded.
 
    So the job is at-most-once: a run killed while a batch is on the wire leaves that batch
    "unknown" instead of mailing it twice on the next run, and a run killed before a batch is
@@ -23,12 +29,15 @@ How one run goes (`daily_playlists_send`):
 
 Messages use Mailgun's batch sending as it is meant to be used: the templates (`daily.txt`,
 `daily.html`) are rendered once per number of picks, with `%recipient.KEY%` placeholders where
-each pick's values go, and each address contributes only its values (with HTML-escaped copies
-for the HTML part: Mailgun inserts values raw). Rendering per address would cost more than all
-the rest together at 100,000 addresses. Backends without batch sending (console, locmem) get the
-same messages, expanded here the way Mailgun expands them.
+each pick's values go (the playlist's own web and app links among them), and each address
+contributes only its values (with HTML-escaped copies for the HTML part: Mailgun inserts values
+raw). anymail keys those values by the address as it parses it, so each inbox is sent to in the
+one spelling that parsing leaves unchanged (`mail_address`). Rendering per address would cost
+more than all the rest together at 100,000 addresses. Backends without batch sending (console,
+locmem) get the same messages, expanded here the way Mailgun expands them.
 """
 
+import dataclasses
 import logging
 import random
 import re
@@ -38,19 +47,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from email.headerregistry import Address
 from email.utils import parseaddr
 from itertools import islice
 from types import SimpleNamespace
 
 import requests
 from anymail.backends.base import AnymailBaseBackend
-from anymail.exceptions import AnymailError, AnymailRequestsAPIError
+from anymail.exceptions import AnymailError, AnymailInvalidAddress, AnymailRequestsAPIError
 from anymail.message import AnymailMessage
+from anymail.utils import parse_single_address
 from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
@@ -59,6 +70,8 @@ from urllib3.exceptions import MaxRetryError
 
 from search import spotify
 
+from . import daily_records as records
+from .addresses import InvalidAddress, ascii_domain, canonical_email
 from .links import unsubscribe_url
 from .models import DailyEmail, SentPlaylist, Subscription
 
@@ -69,15 +82,21 @@ MAX_SEARCH_PAGES = 5  # Spotify's first 50 results, 10 a page
 CLAIM_CHUNK = 1000
 # Mailgun answers that mean every further batch would fail the same way: stop the run.
 MAILGUN_CONFIGURATION_STATUSES = {401, 403, 404}
-RETRYABLE = (DailyEmail.Status.PENDING, DailyEmail.Status.FAILED)
-DONE = (DailyEmail.Status.SENT, DailyEmail.Status.UNKNOWN, DailyEmail.Status.SKIPPED)
+# What Mailgun's 400 says when a recipient is the trouble (API_CONTRACT.md: "'to' parameter is
+# not a valid address. please check documentation"; "Too many recipients; max is 1000").
+RECIPIENT_REFUSALS = ("'to' parameter", "recipient")
 IN_FLIGHT_NOTE = "Handed to the mail backend; the run stopped before it heard back."
 TEMPLATES = "subscriptions/email/daily"
 RECIPIENT_VARIABLE = re.compile(r"%recipient\.([A-Za-z0-9_:-]+)%")
-# Free text of a pick that the layout shows; each also goes in an HTML-escaped copy.
-PICK_TEXT_FIELDS = ("name", "owner_name", "term")
-SPOTIFY_WEB_URL = "https://open.spotify.com/playlist/{}"
-SPOTIFY_APP_URI = "spotify:playlist:{}"
+# Values of a pick that the layout shows; each also goes in an HTML-escaped copy. The links
+# are the playlist's own, the same as its page shows (the demo catalog's are not built from ids).
+PICK_TEXT_FIELDS = ("name", "owner_name", "term", "web_url", "uri")
+# The dot-atom `local@domain` with a lower-case ASCII domain: anymail parses it into itself.
+PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+"
+)
+INBOX_KEY_LENGTH = DailyEmail._meta.get_field("email").max_length
 TOKEN_MARK = "RECIPIENTTOKEN"  # noqa: S105 - a marker that survives reverse(), unlike "%"
 CONSOLE_BACKENDS = {
     "django.core.mail.backends.console.EmailBackend",
@@ -125,12 +144,13 @@ class DailyLayout:
 class DailyMessage:
     """Today's message for one address: one pick per subscription that has something new."""
 
-    address: str  # spelled as the subscriber typed it
-    key: str  # the address as the claim holds it (lower-cased by the database)
+    address: str  # as the oldest subscription spells it, in the form anymail keys it by
+    key: str  # the inbox, as the claim holds it
     picks: list[Pick]
     variables: dict[str, str]  # this address's values for the layout's placeholders
     list_unsubscribe_url: str
     claim_id: int | None = None
+    attempt: int = 1  # today's attempts at this claim, this one included
 
     @property
     def subscription_ids(self):
@@ -144,11 +164,12 @@ class BatchReport:
     number: int
     messages: list[DailyMessage]
     outcome: str  # "sent", "failed", "unknown", "dry run", or "empty" (nothing to send)
-    skipped: dict[str, str] = field(default_factory=dict)  # address -> why nothing was sent
+    skipped: dict[str, str] = field(default_factory=dict)  # inbox -> why nothing was sent
     released: int = 0  # addresses left for a later run (Spotify errors only)
     message_id: str = ""
     error: str = ""
     status: int | None = None  # Mailgun's HTTP status when it refused the call
+    undeliverable: int = 0  # of `skipped`: stored addresses that cannot be mailed (failed)
 
 
 @dataclass
@@ -205,7 +226,9 @@ def daily_playlists_send(
 
     `limit` caps the addresses this run handles; `batch_size` the addresses per Mailgun call
     (default MAILGUN_BATCH_SIZE, at most 1,000); `seed` makes the random picks repeatable.
-    Raises DailyConfigurationError before claiming or sending anything if settings are wrong.
+    `progress` is called after each call's answer is recorded; if it raises, the run logs that
+    and goes on without it. Raises DailyConfigurationError before claiming or sending anything
+    if settings are wrong.
     """
     started = time.monotonic()
     today = today or timezone.localdate()
@@ -322,6 +345,7 @@ class _Composed:
     messages: list[DailyMessage] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # nothing new for any term
     released: dict[str, str] = field(default_factory=dict)  # only Spotify errors: later run
+    undeliverable: dict[str, str] = field(default_factory=dict)  # no address anymail can send
 
 
 @dataclass
@@ -330,7 +354,7 @@ class _Batch:
 
     claims: list[DailyEmail]
     composed: _Composed
-    claim_ids: dict[str, int]  # address (as the claim holds it) -> claim id
+    claim_ids: dict[str, int]  # inbox (as the claim holds it) -> claim id
 
 
 class _Run:
@@ -354,6 +378,8 @@ class _Run:
         self.layouts = {}  # number of picks -> DailyLayout
         self.tracks_labels = {}  # track count -> ", 25 tracks"
         self.tracks_template = get_template(f"{TEMPLATES}_tracks.txt")
+        self.members = {}  # inbox -> ids of its due subscriptions, as last read
+        self.inbox_of = {}  # subscription id -> inbox
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -368,58 +394,89 @@ class _Run:
                 self._rehearse(chunk)
             return
         self._claim(addresses)
-        cursor, remaining, in_flight = 0, self.limit, None
-        # One batch is on the wire while the next is composed, both in order: Mailgun's answer
-        # for batch k is recorded in the transaction that holds batch k+1's claims, and batch
-        # k+1 is marked in flight (committed) only then, right before it is sent.
+        cursor, remaining = 0, self.limit
+        in_flight = answered = None
+        # One batch is on the wire while the next is composed, both in order: Mailgun's answers
+        # for batch k are recorded in the transaction that holds batch k+1's claims, and batch
+        # k+1 is marked in flight (committed) only then, right before it is sent. Should that
+        # transaction fail, batch k's answers are recorded on their own (the except below).
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailgun") as sender:
             try:
                 while True:
+                    keep_going = True
                     with transaction.atomic():
                         batch = None
                         if remaining is None or remaining > 0:
                             size = min(self.batch_size, remaining or self.batch_size)
                             batch = self._lock_and_compose(after=cursor, size=size)
-                        sent, in_flight = in_flight, None
-                        keep_going = self._finish(sent) if sent else True
-                        if batch is None or not keep_going:
-                            break  # a composed batch is left as it was: its locks end here
-                        self._mark_in_flight(batch)
+                        if in_flight is not None:
+                            answered, in_flight = self._answers(in_flight), None
+                            self._record_all(answered)
+                            keep_going = self._keep_going(answered)
+                        if batch is not None and keep_going:
+                            self._mark_in_flight(batch)
+                    # Committed: from here on nothing can undo what Mailgun's answers recorded.
+                    recorded, answered = answered, None
+                    if recorded:
+                        self._tally(recorded)
+                    if batch is None or not keep_going:
+                        break  # a composed batch is left as it was: its locks ended above
                     cursor = batch.claims[-1].pk
                     if remaining is not None:
                         remaining -= len(batch.claims)
                     in_flight = self._start(sender, batch)
             except BaseException:
-                if in_flight is not None:
-                    self._finish_after_failure(in_flight)
+                self._record_after_failure(answered, in_flight)
                 raise
 
     def _plan(self):
-        """The due addresses (lower-cased) in the order batches take them, and their terms.
+        """The due inboxes in the order batches take them, and their terms.
 
-        Addresses go in the order of their terms, and the searches start in that order, so the
+        Inboxes go in the order of their terms, and the searches start in that order, so the
         first batches need few terms and searching runs ahead of sending instead of every batch
-        waiting on hundreds of fresh terms.
+        waiting on hundreds of fresh terms. Inboxes with a claim today that is done (or out of
+        attempts) are left out.
         """
-        already_done = DailyEmail.objects.filter(
-            day=self.today, status__in=DONE, email=OuterRef("email_key")
-        )
-        rows = (
-            _due_subscriptions(self.today)
-            .annotate(email_key=Lower("email"))
-            .exclude(Exists(already_done))
-            .order_by(Lower("term"), "email_key")
-            .values_list("email_key", "term")
+        settled = set(
+            DailyEmail.objects.filter(day=self.today)
+            .exclude(records.retryable_claims())
+            .values_list("email", flat=True)
         )
         terms_of = {}
-        for address, term in rows.iterator(chunk_size=5000):
-            terms_of.setdefault(address, []).append(spotify.normalize_query(term))
+        for inbox, term in self._read_members(with_terms=True):
+            if inbox not in settled:
+                terms_of.setdefault(inbox, []).append(spotify.normalize_query(term))
         addresses = list(terms_of)[: self.limit]
         terms = dict.fromkeys(term for address in addresses for term in terms_of[address])
         return addresses, list(terms)
 
+    def _read_members(self, *, with_terms=False):
+        """Read the due subscriptions into `members` and `inbox_of`; yields (inbox, term)."""
+        self.members = {}
+        rows = (
+            _due_subscriptions(self.today)
+            .order_by(Lower("term"), Lower("email"), "pk")
+            .values_list("pk", "email", "term")
+        )
+        for pk, email, term in rows.iterator(chunk_size=5000):
+            inbox = self.inbox_of.get(pk) or _inbox(email)
+            self.inbox_of[pk] = inbox
+            self.members.setdefault(inbox, []).append(pk)
+            if with_terms:
+                yield inbox, term
+
+    def _members_of(self, inboxes):
+        """inbox -> due subscription ids; read again when a claim is new to this run (another
+        run claimed it for a subscription confirmed since this one read them)."""
+        if any(inbox not in self.members for inbox in inboxes):
+            for _ in self._read_members():
+                pass
+            for inbox in inboxes:
+                self.members.setdefault(inbox, [])  # read once: none is due
+        return self.members
+
     def _claim(self, addresses):
-        """One pending claim per address for today, ids in `addresses` order; others' stay.
+        """One pending claim per inbox for today, ids in `addresses` order; others' stay.
 
         `INSERT … ON CONFLICT DO NOTHING` on the unique (email, day) is what makes concurrent
         runs agree without talking to each other.
@@ -430,7 +487,7 @@ class _Run:
         pending = DailyEmail.Status.PENDING.value
         fields = ("email", "day", "status", "message_id", "attempts", "error")
         for chunk in _chunks(addresses, CLAIM_CHUNK):
-            _insert_ignoring_conflicts(
+            records.insert_ignoring_conflicts(
                 DailyEmail,
                 (*fields, "created_at", "updated_at"),
                 [(address, day, pending, "", 0, "", now, now) for address in chunk],
@@ -444,20 +501,23 @@ class _Run:
         """
         claims = list(
             DailyEmail.objects.select_for_update(skip_locked=True)
-            .only("pk", "email")
-            .filter(day=self.today, status__in=RETRYABLE, pk__gt=after)
+            .only("pk", "email", "attempts")
+            .filter(records.retryable_claims(), day=self.today, pk__gt=after)
             .order_by("pk")[:size]
         )
         if not claims:
             return None
-        by_address = {claim.email: claim.pk for claim in claims}
-        composed = self._compose(list(by_address))
+        by_inbox = {claim.email: claim for claim in claims}
+        composed = self._compose(list(by_inbox))
         for message in composed.messages:
-            message.claim_id = by_address[message.key]
-        return _Batch(claims=claims, composed=composed, claim_ids=by_address)
+            claim = by_inbox[message.key]
+            message.claim_id, message.attempt = claim.pk, claim.attempts + 1
+        claim_ids = {inbox: claim.pk for inbox, claim in by_inbox.items()}
+        return _Batch(claims=claims, composed=composed, claim_ids=claim_ids)
 
     def _mark_in_flight(self, batch):
-        """Before anything is sent: a run that dies from here on must not send these again."""
+        """Before anything is sent: a run that dies from here on must not send these again,
+        and their picks count as sent until Mailgun's answer or events say otherwise."""
         composed, claim_ids, now = batch.composed, batch.claim_ids, timezone.now()
         _update_claims(
             [message.claim_id for message in composed.messages],
@@ -465,6 +525,15 @@ class _Run:
             error=IN_FLIGHT_NOTE,
             attempts=F("attempts") + 1,
             updated_at=now,
+        )
+        records.picks_hold(
+            [
+                (message.claim_id, pick.subscription.pk, pick.playlist.id, pick.playlist.name)
+                + (pick.playlist.web_url, pick.playlist.uri)
+                for message in composed.messages
+                for pick in message.picks
+            ],
+            day=self.today,
         )
         _update_claims(
             [claim_ids[address] for address in composed.skipped],
@@ -477,6 +546,14 @@ class _Run:
             error="Spotify errors; a later run will try again today.",
             updated_at=now,
         )
+        for address, reason in composed.undeliverable.items():
+            _update_claims(
+                [claim_ids[address]],
+                status=DailyEmail.Status.FAILED,
+                error=reason,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
 
     def _rehearse(self, addresses):
         """Dry run of one batch: compose and report, write and send nothing."""
@@ -486,8 +563,9 @@ class _Run:
             number=self.batch_number,
             messages=composed.messages,
             outcome="dry run",
-            skipped={**composed.skipped, **composed.released},
+            skipped={**composed.skipped, **composed.released, **composed.undeliverable},
             released=len(composed.released),
+            undeliverable=len(composed.undeliverable),
         )
         self.summary.addresses_done += len(addresses)
         if composed.messages:
@@ -498,18 +576,18 @@ class _Run:
         self._report(report)
 
     def _start(self, sender, batch):
-        """Hand a marked batch to the sender thread; (reports, future), or None if empty.
+        """Hand a marked batch to the sender thread; the future of its answers, None if empty.
 
         Addresses with the same number of picks share a layout, so they go in one API call.
         """
         composed = batch.composed
         self.summary.addresses_done += len(batch.claims)
-        skipped = {**composed.skipped, **composed.released}
+        self.summary.failed += len(composed.undeliverable)
+        skipped = {**composed.skipped, **composed.released, **composed.undeliverable}
+        counts = {"released": len(composed.released), "undeliverable": len(composed.undeliverable)}
         if not composed.messages:
             self.batch_number += 1
-            self._report(
-                BatchReport(self.batch_number, [], "empty", skipped, len(composed.released))
-            )
+            self._report(BatchReport(self.batch_number, [], "empty", skipped, **counts))
             return None
         groups = defaultdict(list)
         for message in composed.messages:
@@ -517,84 +595,132 @@ class _Run:
         reports = []
         for index, messages in enumerate(groups.values()):
             self.batch_number += 1
+            # Reported with the batch's first call, so each address is reported once.
+            first = index == 0
             reports.append(
                 BatchReport(
                     number=self.batch_number,
                     messages=messages,
                     outcome="",
-                    # Reported with the batch's first call, so each address is reported once.
-                    skipped=skipped if index == 0 else {},
-                    released=len(composed.released) if index == 0 else 0,
+                    skipped=skipped if first else {},
+                    **(counts if first else {}),
                 )
             )
         layouts = [self._layout(len(report.messages[0].picks)) for report in reports]
-        return reports, sender.submit(self._send_all, reports, layouts)
+        return sender.submit(self._send_all, reports, layouts)
 
     def _send_all(self, reports, layouts):
-        """In the sender thread: one call per report, stopping at a configuration error."""
-        calls = 0
+        """In the sender thread: the calls for a batch, stopping at a configuration error.
+
+        Returns (the reports of the calls as answered, number of calls): more reports than it
+        was given when Mailgun refused a call over a recipient and it was split.
+        """
+        answered, calls = [], 0
         for index, (report, layout) in enumerate(zip(reports, layouts, strict=True)):
-            calls += 1
-            report.outcome, report.message_id, report.error, report.status = self._send(
-                report, layout
-            )
-            if report.status in MAILGUN_CONFIGURATION_STATUSES:
+            parts, made = self._send_splitting(report, layout)
+            answered += parts
+            calls += made
+            if any(part.status in MAILGUN_CONFIGURATION_STATUSES for part in parts):
                 for unsent in reports[index + 1 :]:
                     unsent.outcome, unsent.error = "failed", "Not sent: the run stopped."
+                    answered.append(unsent)
                 break
-        return calls
+        return answered, calls
 
-    def _finish_after_failure(self, in_flight):
-        """The run is failing: still record the answers Mailgun gave (best effort)."""
-        try:
-            with transaction.atomic():
-                self._finish(in_flight)
-        except Exception:
-            logger.exception("Could not record the last batch sent; it stays 'unknown'.")
+    def _send_splitting(self, report, layout):
+        """Send one call; when Mailgun refuses it over a recipient, send each half on its own,
+        and so on, until the refused addresses are alone. Returns (reports, calls).
 
-    def _finish(self, in_flight):
-        """Wait for Mailgun's answers to a batch and record them; False to stop the run."""
-        reports, future = in_flight
-        calls = future.result()  # waits for the sender thread
+        k bad addresses among n cost at most about 2·k·log2(n) calls more, in this run.
+        """
+        waiting, answered, calls = [report], [], 0
+        while waiting:
+            part = waiting.pop()
+            calls += 1
+            if self._send(part, layout) and len(part.messages) > 1:
+                half = len(part.messages) // 2
+                logger.info(
+                    "Batch %d: Mailgun refused a call of %d addresses over a recipient; "
+                    "sending each half on its own.",
+                    part.number,
+                    len(part.messages),
+                )
+                # Last in, first out: the first half goes next, so the order is kept.
+                waiting.append(_part(part, part.messages[half:], first=False))
+                waiting.append(_part(part, part.messages[:half], first=True))
+                continue
+            if part.outcome != "sent":
+                _log_outcome(part)
+            answered.append(part)
+        return answered, calls
+
+    def _answers(self, in_flight):
+        """Wait for the sender thread's answers to a batch (its future); their reports."""
+        answered, calls = in_flight.result()
         if self.batch_sending:
             self.summary.mailgun_calls += calls
-        keep_going = True
+        return answered
+
+    def _keep_going(self, reports):
+        """False when Mailgun's answer means every further call would fail the same way."""
         for report in reports:
-            self._record(report)
-            self._report(report)
             if report.status in MAILGUN_CONFIGURATION_STATUSES:
                 self.summary.stopped_early = (
                     f"Mailgun answered {report.status}: check the MAILGUN_* settings."
                 )
                 logger.error("Stopping the run: %s", self.summary.stopped_early)
-                keep_going = False
-        return keep_going
+                return False
+        return True
+
+    def _record_after_failure(self, answered, in_flight):
+        """The run is failing: still record the answers Mailgun gave (best effort).
+
+        `answered` were read but their transaction did not commit; `in_flight` is still on the
+        wire (its answer is waited for: it may well have been accepted).
+        """
+        try:
+            reports = answered
+            if reports is None and in_flight is not None:
+                reports = self._answers(in_flight)
+            if reports:
+                with transaction.atomic():
+                    self._record_all(reports)
+        except Exception:
+            logger.exception("Could not record the last batch sent; it stays 'unknown'.")
 
     # -- composing ---------------------------------------------------------------------------
 
-    def _compose(self, addresses):
-        """Pick and render today's message for each address (lower-cased); reads only."""
+    def _compose(self, inboxes):
+        """Pick and render today's message for each inbox; reads only."""
+        members = self._members_of(inboxes)
+        wanted = [pk for inbox in inboxes for pk in members.get(inbox, ())]
         subscriptions = list(
             _due_subscriptions(self.today)
             .only("pk", "email", "term", "token")
-            .annotate(email_key=Lower("email"))
-            .filter(email_key__in=addresses)
-            .order_by("email_key", "pk")
+            .filter(pk__in=wanted)
+            .order_by("pk")
         )
         history = defaultdict(set)
+        # Picks of a batch whose fate is unknown count too: they may be in the inbox.
         for subscription_id, playlist_id in SentPlaylist.objects.filter(
             subscription__in=[s.pk for s in subscriptions]
         ).values_list("subscription_id", "playlist_id"):
             history[subscription_id].add(playlist_id)
-        by_address = defaultdict(list)
+        by_inbox = defaultdict(list)
         for subscription in subscriptions:
-            by_address[subscription.email_key].append(subscription)
+            by_inbox[self.inbox_of[subscription.pk]].append(subscription)
 
         composed = _Composed()
-        for address in addresses:
-            subscriptions = by_address.get(address)
+        for inbox in inboxes:
+            subscriptions = by_inbox.get(inbox)
             if not subscriptions:
-                composed.skipped[address] = "no active subscription is due"
+                composed.skipped[inbox] = "no active subscription is due"
+                continue
+            address = mail_address(subscriptions[0].email)
+            if address is None:
+                composed.undeliverable[inbox] = (
+                    f"The stored address {subscriptions[0].email!r} cannot be mailed."
+                )
                 continue
             picks, spotify_failed = [], False
             for subscription in subscriptions:
@@ -613,11 +739,11 @@ class _Run:
                     continue
                 picks.append(Pick(subscription, playlist))
             if picks:
-                composed.messages.append(self._render(address, subscriptions[0].email, picks))
+                composed.messages.append(self._render(inbox, address, picks))
             elif spotify_failed:
-                composed.released[address] = "Spotify errors"
+                composed.released[inbox] = "Spotify errors"
             else:
-                composed.skipped[address] = "no new playlist"
+                composed.skipped[inbox] = "no new playlist"
         return composed
 
     def _pick(self, subscription, exclude):
@@ -629,7 +755,7 @@ class _Run:
                 playlist
                 for playlist in page.items
                 if playlist.id not in exclude
-                and spotify.is_valid_playlist_id(playlist.id)  # the links are built from it
+                and spotify.is_valid_playlist_id(playlist.id)  # the history is keyed by it
                 and self._long_enough(playlist)
             ]
             if eligible:
@@ -654,8 +780,7 @@ class _Run:
                 value = pick.term if name == "term" else getattr(pick.playlist, name)
                 variables[f"p{number}_{name}"] = value
                 variables[f"p{number}_{name}_html"] = escape(value)
-            # Base62 ids and URL-safe tokens read the same in text and HTML: one copy each.
-            variables[f"p{number}_id"] = pick.playlist.id
+            # URL-safe tokens read the same in text and HTML: one copy each.
             variables[f"p{number}_token"] = pick.subscription.token
             variables[f"p{number}_tracks"] = self._tracks_label(pick.playlist.track_count)
         return DailyMessage(
@@ -684,7 +809,8 @@ class _Run:
     # -- sending and recording ---------------------------------------------------------------
 
     def _send(self, report, layout):
-        """Send one API call's worth; return (outcome, message id, error text, HTTP status)."""
+        """Make one API call and put its answer in `report`; True when Mailgun refused the
+        call over a recipient (a 400 that splitting the call can get past)."""
         messages = report.messages
         backend = mail.get_connection()  # a fresh connection: no stale keep-alive socket
         try:
@@ -694,73 +820,126 @@ class _Run:
                 _send_one_by_one(backend, layout, messages)
                 message_id = ""
         except AnymailError as error:
-            outcome = _outcome_of(error)
-            logger.warning(
-                "Batch %d (%d addresses) %s: %s",
-                report.number,
-                len(messages),
-                "was refused or could not be sent; a later run retries it"
-                if outcome == "failed"
-                else "got no answer; recorded as unknown and not retried",
-                _first_line(error),
-            )
-            return outcome, "", str(error)[:2000], getattr(error, "status_code", None)
-        return "sent", str(message_id or ""), "", None
+            report.outcome = _outcome_of(error)
+            report.message_id, report.error = "", str(error)[:2000]
+            report.status = getattr(error, "status_code", None)
+            return report.status == 400 and _refused_over_a_recipient(error)
+        report.outcome, report.message_id, report.error, report.status = (
+            "sent",
+            str(message_id or ""),
+            "",
+            None,
+        )
+        return False
 
-    def _record(self, report):
-        claim_ids = [message.claim_id for message in report.messages]
+    def _record_all(self, reports):
+        """Write what Mailgun answered for each call of a batch (in the caller's transaction)."""
         now = timezone.now()
-        count = len(report.messages)
-        if report.outcome == "sent":
-            with transaction.atomic():
-                _update_claims(
-                    claim_ids,
-                    status=DailyEmail.Status.SENT,
-                    message_id=report.message_id,
-                    error="",
-                    updated_at=now,
+        for report in reports:
+            claim_ids = [message.claim_id for message in report.messages]
+            if report.outcome == "sent":
+                records.claims_sent(
+                    claim_ids, day=self.today, message_id=report.message_id, sent_at=now
                 )
-                picks = [pick for message in report.messages for pick in message.picks]
-                ops = connection.ops
-                day = ops.adapt_datefield_value(self.today)
-                created = ops.adapt_datetimefield_value(now)
-                # The mail is gone: a history row that somehow exists must not undo that.
-                _insert_ignoring_conflicts(
-                    SentPlaylist,
-                    ("subscription", "playlist_id", "name", "web_url", "uri", "sent_on")
-                    + ("message_id", "created_at"),
-                    [
-                        (
-                            pick.subscription.pk,
-                            pick.playlist.id,
-                            pick.playlist.name[:300],
-                            pick.playlist.web_url[:500],
-                            pick.playlist.uri[:200],
-                            day,
-                            report.message_id,
-                            created,
-                        )
-                        for pick in picks
-                    ],
+            elif report.outcome == "failed":
+                records.claims_failed(
+                    {message.claim_id: message.attempt for message in report.messages},
+                    error=report.error,
                 )
-                Subscription.objects.filter(pk__in=[p.subscription.pk for p in picks]).update(
-                    last_sent_on=self.today, last_sent_at=now
-                )
-            self.summary.batches += 1
-            self.summary.emails += count
-            self.summary.playlists += len(picks)
-        elif report.outcome == "failed":
-            _update_claims(
-                claim_ids, status=DailyEmail.Status.FAILED, error=report.error, updated_at=now
-            )
-            self.summary.failed += count
-        else:
-            _update_claims(claim_ids, error=report.error, updated_at=now)  # stays unknown
-            self.summary.unknown += count
+            else:
+                records.claims_unknown(claim_ids, error=report.error)
+
+    def _tally(self, reports):
+        """Count recorded answers in the summary, then report them."""
+        for report in reports:
+            count = len(report.messages)
+            if report.outcome == "sent":
+                self.summary.batches += 1
+                self.summary.emails += count
+                self.summary.playlists += sum(len(message.picks) for message in report.messages)
+            elif report.outcome == "failed":
+                self.summary.failed += count
+            else:
+                self.summary.unknown += count
+        for report in reports:
+            self._report(report)
 
     def _report(self, report):
-        if self.progress is not None:
+        """Tell the caller's `progress`; if that fails (a closed stdout), go on without it."""
+        if self.progress is None:
+            return
+        try:
             self.progress(report, self.summary)
+        except Exception:
+            logger.warning("Reporting progress failed; the run goes on without it.", exc_info=True)
+            self.progress = None
+
+
+def _part(report, messages, *, first):
+    """A report for some of `report`'s messages; what it skipped goes with the first part."""
+    return dataclasses.replace(
+        report,
+        messages=messages,
+        outcome="",
+        message_id="",
+        error="",
+        status=None,
+        skipped=report.skipped if first else {},
+        released=report.released if first else 0,
+        undeliverable=report.undeliverable if first else 0,
+    )
+
+
+def _log_outcome(report):
+    logger.warning(
+        "Batch %d (%d addresses) %s: %s",
+        report.number,
+        len(report.messages),
+        "was refused or could not be sent; a later run retries it while attempts remain"
+        if report.outcome == "failed"
+        else "got no answer; recorded as unknown and not resent",
+        report.error.strip().splitlines()[0] if report.error.strip() else "no detail",
+    )
+
+
+def _refused_over_a_recipient(error):
+    """A 400 whose message is about recipients: one address may spoil a whole call."""
+    try:
+        message = str(error.response.json().get("message", ""))
+    except (AttributeError, ValueError):
+        message = str(error)
+    return any(words in message for words in RECIPIENT_REFUSALS)
+
+
+def _inbox(email):
+    """The claim key of a stored address: its inbox (fits the claim's column)."""
+    return canonical_email(email)[:INBOX_KEY_LENGTH]
+
+
+def mail_address(stored: str) -> str | None:
+    """The spelling of a stored address to hand anymail: one that anymail's parsing leaves as
+    it is (quotes that add nothing dropped, the domain lower-cased and in ASCII); None when
+    anymail cannot send to it, or only to another inbox.
+
+    anymail sends the `to` address with an ASCII domain but keys the recipient variables by
+    the address as it parsed it; with another spelling every variable of that recipient comes
+    out empty. Plain addresses (nearly all) are returned without being parsed.
+    """
+    if PLAIN_ADDRESS.fullmatch(stored):
+        return stored
+    try:
+        parsed = parse_single_address(stored)
+        domain = ascii_domain(parsed.domain)
+        address = str(Address(username=parsed.username, domain=domain))
+    except (AnymailInvalidAddress, InvalidAddress, ValueError, IndexError):
+        return None
+    if parse_single_address(address).addr_spec != address:
+        return None
+    # Parsing may drop what it cannot read ("ann@exa mple.org" -> "ann@example.org"): never
+    # mail another inbox than the one the claim is for.
+    if canonical_email(address) != canonical_email(stored):
+        return None
+    return address
 
 
 def _due_subscriptions(today):
@@ -768,23 +947,6 @@ def _due_subscriptions(today):
     return Subscription.objects.filter(status=Subscription.Status.ACTIVE).filter(
         Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=today)
     )
-
-
-def _insert_ignoring_conflicts(model, fields, rows):
-    """`INSERT … ON CONFLICT DO NOTHING` of `rows` (database values for `fields`), in one
-    executemany and one transaction.
-
-    bulk_create(ignore_conflicts=True) does the same but prepares every value of every row
-    through its field: at 100,000 rows a day, seconds spent on values that are all alike.
-    """
-    ops = connection.ops
-    table = ops.quote_name(model._meta.db_table)
-    columns = ", ".join(ops.quote_name(model._meta.get_field(name).column) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Names come from the model's _meta; values go as parameters.
-    insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(f"{insert} ON CONFLICT DO NOTHING", rows)
 
 
 def _update_claims(claim_ids, **values):
@@ -805,8 +967,8 @@ def _placeholders(picks, *, html):
     """Template context shaped like real picks, whose values are Mailgun placeholders.
 
     The placeholders hold no character that HTML escaping changes, so the templates render
-    them as they are; in the HTML part they point at the escaped copies of the free text.
-    Links are built around the playlist id and the subscription token.
+    them as they are; in the HTML part they point at the escaped copies of the free text and
+    of the playlist's links. Unsubscribe links are built around the subscription token.
     """
 
     def placeholder(key):
@@ -816,15 +978,14 @@ def _placeholders(picks, *, html):
     unsubscribe_pattern = unsubscribe_url(SimpleNamespace(token=TOKEN_MARK))
     slots = []
     for number in range(1, picks + 1):
-        playlist_id = placeholder(f"p{number}_id")
         text = {name: placeholder(f"p{number}_{name}{suffix}") for name in PICK_TEXT_FIELDS}
         slots.append(
             SimpleNamespace(
                 playlist=SimpleNamespace(
                     name=text["name"],
                     owner_name=text["owner_name"],
-                    web_url=SPOTIFY_WEB_URL.format(playlist_id),
-                    uri=SPOTIFY_APP_URI.format(playlist_id),
+                    web_url=text["web_url"],
+                    uri=text["uri"],
                 ),
                 term=text["term"],
                 unsubscribe_url=unsubscribe_pattern.replace(
@@ -852,7 +1013,8 @@ def _send_batch(backend, layout, messages, *, day):
         for message in messages
     }
     # Metadata (not tags: a tag makes Mailgun add its own List-Unsubscribe) lets the delivery
-    # webhooks find the subscriptions a bounce or complaint is about.
+    # webhooks find the subscriptions a bounce or complaint is about, and (kind, day and the
+    # recipient) the claim a `delivered` or `failed` event settles when the run never heard.
     batch.metadata = {"kind": "daily", "day": day.isoformat()}
     batch.merge_metadata = {
         message.address: {"subscription_ids": ",".join(map(str, message.subscription_ids))}
@@ -905,10 +1067,6 @@ def _outcome_of(error):
             return "failed"
         return "unknown"
     return "unknown"  # read timeout, broken chunked answer: the request went out
-
-
-def _first_line(error):
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _chunks(items, size):

@@ -175,10 +175,30 @@ class Subscription(models.Model):
 
 
 class SentPlaylist(models.Model):
-    """One playlist sent to one subscription: the history that prevents repeats."""
+    """One playlist sent to one subscription: the history that prevents repeats.
+
+    The daily sender writes the rows of a batch before it hands the batch to Mailgun, as
+    "unknown"; Mailgun's answer (or, when the run never heard one, its delivery events) makes
+    them "sent", and a refusal removes them. An unknown pick counts as sent for the no-repeat
+    rule: it may well be in the inbox.
+    """
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        UNKNOWN = "unknown", "Unknown (handed to Mailgun; no answer yet)"
 
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="sent_playlists"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT)
+    # The day's claim whose email carries this pick (none for history from before claims).
+    daily_email = models.ForeignKey(
+        "DailyEmail",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="picks",
+        verbose_name="daily email",
     )
     playlist_id = models.CharField("Spotify id", max_length=64)
     name = models.CharField(max_length=300)
@@ -208,11 +228,13 @@ class DailyEmail(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
-        FAILED = "failed", "Failed (will be retried)"
-        UNKNOWN = "unknown", "Unknown (no answer from Mailgun; not retried)"
+        FAILED = "failed", "Failed (retried up to DAILY_MAX_ATTEMPTS times a day)"
+        UNKNOWN = "unknown", "Unknown (no answer from Mailgun yet; never resent)"
         SKIPPED = "skipped", "Skipped (nothing new to send)"
 
-    email = models.EmailField("email address", max_length=254)  # lower-cased
+    # The inbox key (subscriptions.addresses.canonical_email), not a spelling: one claim, so
+    # one email, per inbox per day however its subscriptions spell the address.
+    email = models.EmailField("inbox", max_length=254)
     day = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     message_id = models.CharField("message id", max_length=255, blank=True)
@@ -230,7 +252,15 @@ class DailyEmail(models.Model):
                 fields=["email", "day"], name="dailyemail_once_per_address_day"
             ),
         ]
-        indexes = [models.Index(fields=["day", "status"], name="dailyemail_day_status_idx")]
+        indexes = [
+            models.Index(fields=["day", "status"], name="dailyemail_day_status_idx"),
+            # The admin counts the unknown ones on every visit of the list: few rows, any day.
+            models.Index(
+                fields=["day"],
+                condition=models.Q(status="unknown"),
+                name="dailyemail_unknown_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.email} on {self.day:%Y-%m-%d} ({self.get_status_display().lower()})"

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from html.parser import HTMLParser
 
 from django.core import mail
 from django.utils import timezone
@@ -85,3 +86,40 @@ def sent_playlists(email):
         .order_by("sent_on", "id")
         .values_list("subscription__term", "playlist_id", "sent_on")
     )
+
+
+def old_rows(emails, *, term="jazz"):
+    """Active subscriptions stored exactly as spelled: rows from before today's address rules
+    (bulk_create skips save(), which would tidy the spelling)."""
+    now = timezone.now()
+    return Subscription.objects.bulk_create(
+        Subscription(email=email, term=term, status=Subscription.Status.ACTIVE, confirmed_at=now)
+        for email in emails
+    )
+
+
+class _Hrefs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        self.hrefs.extend(value for name, value in attrs if tag == "a" and name == "href")
+
+
+def html_links(html):
+    """Every link of an HTML part, as a mail client reads it (entities decoded)."""
+    parser = _Hrefs()
+    parser.feed(html)
+    parser.close()
+    return parser.hrefs
+
+
+def text_links(text):
+    """Links of a text part, as mail clients find them (a sentence's full stop is not one)."""
+    return [link.rstrip(".,;)") for link in re.findall(r"(?:https?://|spotify:)\S+", text)]
+
+
+def delivered_messages(fake_mailgun):
+    """Every individual message Mailgun built from the accepted calls, with repeats."""
+    return [message for send in fake_mailgun.sends for message in send.messages()]

@@ -2,7 +2,8 @@
 
 Safe to schedule as often as you like (Heroku Scheduler, daily or hourly) and to run several
 at once: the work is claimed in the database. Exit status: 0 all sent, 1 some mail failed or
-its fate is unknown, 2 configuration error (nothing was sent).
+its fate is unknown, 2 configuration error (nothing was sent). The status holds even when
+stdout is gone (a closed pipe): what was sent is recorded before anything is printed.
 """
 
 import argparse
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, SystemCheckEr
 from subscriptions.daily import DailyConfigurationError, daily_playlists_send
 
 BAR_WIDTH = 30
+logger = logging.getLogger(__name__)
 ADDRESS_VERBS = {"sent": "got", "failed": "failed", "unknown": "unknown", "empty": "got"}
 
 
@@ -87,7 +89,10 @@ class Command(BaseCommand):
             progress.finish()
         if verbosity >= 1:
             style = self.style.SUCCESS if summary.exit_code == 0 else self.style.WARNING
-            self.stdout.write(style(summary.line()))
+            try:
+                self.stdout.write(style(summary.line()))
+            except OSError:
+                logger.warning("Could not print the summary (%s)", summary.line())
         if summary.exit_code:
             raise SystemExit(summary.exit_code)
 
@@ -135,15 +140,18 @@ class _Progress:
 def _batch_line(report, summary):
     count = len(report.messages)
     done = f"{summary.addresses_done}/{max(summary.planned, summary.addresses_done)} addresses"
-    skipped = f", {len(report.skipped)} addresses with nothing to send" if report.skipped else ""
+    nothing = len(report.skipped) - report.undeliverable
+    skipped = f", {nothing} addresses with nothing to send" if nothing else ""
+    if report.undeliverable:
+        skipped += f", {report.undeliverable} stored addresses that cannot be mailed (failed)"
     if report.outcome in {"sent", "dry run"}:
         verb = "would send" if report.outcome == "dry run" else "sent"
         playlists = sum(len(message.picks) for message in report.messages)
         what = f"{verb} {count} emails ({playlists} playlists)"
     elif report.outcome == "failed":
-        what = f"FAILED for {count} addresses (a later run retries them)"
+        what = f"FAILED for {count} addresses (retried later while attempts remain)"
     elif report.outcome == "unknown":
-        what = f"no answer for {count} addresses (recorded as unknown, not retried)"
+        what = f"no answer for {count} addresses (recorded as unknown, never resent)"
     else:
         what = "nothing to send"
     return f"batch {report.number}: {what}{skipped}; {done}"
