@@ -7,12 +7,15 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 
 from . import selectors, services
+from .addresses import canonical_email
 from .models import DailyEmail, EmailEvent, SentPlaylist, Subscription
 
 RECENT_SENT_PLAYLISTS = 10
 RECENT_EVENTS = 5
+ERROR_PREVIEW = 120  # characters of a daily email's error in the list (the page shows it all)
 
 
 class ReadOnlyAdminMixin:
@@ -287,9 +290,55 @@ class EmailEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
 
 
+class UnknownFilter(admin.SimpleListFilter):
+    """Daily emails whose fate nobody knows yet: Mailgun may or may not have them."""
+
+    title = "fate"
+    parameter_name = "fate"
+
+    def lookups(self, request, model_admin):
+        return [("unknown", "Still unknown (no answer from Mailgun yet)"), ("known", "Known")]
+
+    def queryset(self, request, queryset):
+        unknown = Q(status=DailyEmail.Status.UNKNOWN)
+        if self.value() == "unknown":
+            return queryset.filter(unknown)
+        if self.value() == "known":
+            return queryset.exclude(unknown)
+        return queryset
+
+
 @admin.register(DailyEmail)
 class DailyEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["day", "email", "status", "attempts", "message_id", "updated_at"]
-    list_filter = ["status", "day"]
+    list_display = ["day", "email", "status", "attempts", "reason", "message_id", "updated_at"]
+    list_filter = [UnknownFilter, "status", "day"]
     search_fields = ["email", "message_id"]
     date_hierarchy = "day"
+
+    @admin.display(description="error")
+    def reason(self, obj):
+        return Truncator(obj.error).chars(ERROR_PREVIEW)
+
+    def changelist_view(self, request, extra_context=None):
+        # A banner on every visit of the list while any claim is unknown: those emails may or
+        # may not be in the inbox until Mailgun's delivery events settle them.
+        unknown = DailyEmail.objects.filter(status=DailyEmail.Status.UNKNOWN).count()
+        if unknown:
+            self.message_user(
+                request,
+                format_html(
+                    "{} daily email(s) are still unknown: the run never heard Mailgun's answer, "
+                    "so they are not resent; Mailgun's delivered/failed events settle them. "
+                    '<a href="?fate=unknown">Show them</a>',
+                    unknown,
+                ),
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        # Claims hold the inbox key: any spelling of the address finds its inbox's claims.
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            results |= queryset.filter(email=canonical_email(search_term))
+        return results, duplicates

@@ -19,3 +19,4 @@ class SubscriptionsConfig(AppConfig):
         tracking.connect(
             receivers.handle_tracking_event, dispatch_uid="subscriptions.tracking_event"
         )
+        tracking.connect(receivers.handle_daily_outcome, dispatch_uid="subscriptions.daily_outcome")

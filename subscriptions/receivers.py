@@ -10,7 +10,7 @@ import logging
 
 from django.utils import timezone
 
-from . import services
+from . import daily_records, services
 from .models import EmailEvent
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,12 @@ STOPPING_EVENTS = {
     "complained": EmailEvent.Type.COMPLAINED,
     "unsubscribed": EmailEvent.Type.UNSUBSCRIBED,
 }
+
+
+# anymail's normalised event types that settle a daily email whose run never heard Mailgun's
+# answer: delivered, or failed for good ("failed" with severity permanent arrives as bounced;
+# temporary failures, "deferred", are retried by Mailgun and settle nothing yet).
+DAILY_OUTCOMES = {"delivered": True, "bounced": False, "rejected": False}
 
 
 def event_id_of(event):
@@ -69,3 +75,28 @@ def handle_tracking_event(sender, event, esp_name, **kwargs):
         reason=reason_of(event),
         message_id=event.message_id or "",
     )
+
+
+def handle_daily_outcome(sender, event, esp_name, **kwargs):
+    """A delivered or failed event for a daily email still "unknown": settle its claim."""
+    delivered = DAILY_OUTCOMES.get(event.event_type)
+    metadata = event.metadata
+    if delivered is None or not isinstance(metadata, dict):
+        return
+    if not isinstance(event.recipient, str) or not event.recipient:
+        return
+    settled = daily_records.daily_email_resolve(
+        recipient=event.recipient,
+        metadata=metadata,
+        delivered=delivered,
+        message_id=event.message_id or "",
+        reason=reason_of(event),
+        occurred_at=event.timestamp or timezone.now(),
+    )
+    if settled:
+        logger.info(
+            "%s %s event settled the daily email of %s.",
+            esp_name,
+            event.event_type,
+            event.recipient,
+        )
