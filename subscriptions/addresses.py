@@ -10,6 +10,7 @@ form every mail system agrees on.
 domain). Limits, suppression and "one email per inbox per day" are counted on it.
 """
 
+import functools
 import re
 
 import idna
@@ -30,6 +31,7 @@ class InvalidAddress(ValueError):
     """Not an address the subscribe form accepts; the text says why, for the visitor."""
 
 
+@functools.lru_cache(maxsize=4096)  # the daily run keys 100,000 addresses over a few domains
 def ascii_domain(domain: str) -> str:
     """The domain lower-cased in its IDNA (punycode) form; raises InvalidAddress."""
     domain = domain.strip().rstrip(".")

@@ -56,8 +56,16 @@ def picks_hold(picks: list[tuple[int, int, str, str, str, str]], *, day: date) -
     )
 
 
-def claims_sent(claim_ids: list[int], *, day: date, message_id: str, sent_at: datetime) -> None:
-    """Mailgun took these in-flight claims' email: they, their picks and subscriptions are sent."""
+def claims_sent(
+    claim_ids: list[int],
+    *,
+    subscription_ids: list[int],
+    day: date,
+    message_id: str,
+    sent_at: datetime,
+) -> None:
+    """Mailgun took these in-flight claims' email: they, their picks and the subscriptions
+    picked for (`subscription_ids`) are sent."""
     if not claim_ids:
         return
     with transaction.atomic():
@@ -67,7 +75,7 @@ def claims_sent(claim_ids: list[int], *, day: date, message_id: str, sent_at: da
         SentPlaylist.objects.filter(daily_email__in=claim_ids).update(
             status=SentPlaylist.Status.SENT, message_id=message_id
         )
-        Subscription.objects.filter(sent_playlists__daily_email__in=claim_ids).filter(
+        Subscription.objects.filter(pk__in=subscription_ids).filter(
             Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=day)
         ).update(last_sent_on=day, last_sent_at=sent_at)
 
@@ -134,7 +142,16 @@ def daily_email_resolve(
         if claim is None:
             return False
         if delivered:
-            claims_sent([claim.pk], day=day, message_id=message_id, sent_at=occurred_at)
+            picked = SentPlaylist.objects.filter(daily_email=claim).values_list(
+                "subscription", flat=True
+            )
+            claims_sent(
+                [claim.pk],
+                subscription_ids=list(picked),
+                day=day,
+                message_id=message_id,
+                sent_at=occurred_at,
+            )
             return True
         DailyEmail.objects.filter(pk=claim.pk).update(
             status=Status.FAILED,

@@ -140,3 +140,6 @@ def test_the_admin_shows_what_is_still_unknown(fake_mailgun, staff_client):
     assert 'href="?fate=unknown"' in page
     assert unknown.count('<td class="field-status">Unknown') == 2
     assert ann not in unknown
+    local, domain = ann.split("@")
+    found = staff_client.get(DAILY_EMAILS, {"q": f"{local.upper()}+daily@{domain}"})
+    assert found.content.decode().count('<td class="field-status">') == 1  # any spelling
