@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("subscriptions", "0001_initial")]
-AFTER = [("subscriptions", "0003_daily_email_inbox_keys")]
+BEFORE = [("subscriptions", "0008_sent_playlist_status_and_claim")]
+AFTER = [("subscriptions", "0009_daily_email_inbox_keys")]
 DAY = datetime.date(2026, 11, 25)
 
 

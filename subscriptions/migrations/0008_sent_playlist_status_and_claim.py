@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0001_initial'),
+        ('subscriptions', '0007_emailevent_staff_clearing'),
     ]
 
     operations = [

@@ -38,7 +38,7 @@ def key_claims_by_inbox(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("subscriptions", "0002_sent_playlist_status_and_claim"),
+        ("subscriptions", "0008_sent_playlist_status_and_claim"),
     ]
 
     operations = [
