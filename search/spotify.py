@@ -13,11 +13,9 @@ SPOTIFY_ATTEMPTS, SPOTIFY_BACKOFF (first retry pause) and SPOTIFY_MAX_RETRY_AFTE
 
 import contextlib
 import hashlib
-import html
 import itertools
 import logging
 import math
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -26,9 +24,12 @@ import requests
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.html import strip_tags
 
+from . import sanitize
 from .resilient_cache import cache_add, cache_delete, cache_get, cache_set
+from .sanitize import checked_web_url as checked_web_url
+from .sanitize import playlist_app_uri as playlist_app_uri
+from .sanitize import playlist_web_url as playlist_web_url
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ DEFAULT_BACKOFF = 0.25
 DEFAULT_MAX_RETRY_AFTER = 3.0
 TOKEN_EXPIRY_MARGIN = 60.0
 
-_PLAYLIST_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _USER_AGENT = "funky-music/1.0"
 
 
@@ -103,7 +103,7 @@ class Playlist:
 
     @property
     def embed_url(self):
-        return f"https://open.spotify.com/embed/playlist/{self.id}"
+        return sanitize.playlist_embed_url(self.id)
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,8 @@ class PlaylistPage:
 class TrackList:
     tracks: tuple[Track, ...]
     total: int | None
-    truncated: bool
+    truncated: bool  # longer than max_tracks: cut by us
+    cut_short: bool = False  # Spotify stopped sending pages (empty ones that pointed on) early
 
 
 def normalize_query(query):
@@ -153,7 +154,7 @@ def normalize_query(query):
 
 
 def is_valid_playlist_id(value):
-    return isinstance(value, str) and _PLAYLIST_ID.fullmatch(value) is not None
+    return sanitize.is_valid_id(value)
 
 
 class _Deadline:
@@ -277,7 +278,7 @@ class SpotifyClient:
     def _collect_tracks(self, body, endpoint, params, max_tracks, deadline):
         tracks = []
         total = None
-        truncated = False
+        truncated = cut_short = False
         offset = 0
         for _ in range(MAX_TRACK_PAGES):
             entries = body.get("items")
@@ -299,13 +300,20 @@ class SpotifyClient:
             if len(tracks) >= max_tracks:
                 truncated = True
                 break
+            if not entries:
+                # An empty page that points at another: asking on would not end (the spec allows
+                # both), so show what came and say the list is not all there.
+                cut_short = True
+                break
             offset += len(entries)
             if isinstance(next_url, str) and next_url.startswith(self.api_url + "/"):
                 body = self._get_json(next_url, None, deadline)
             else:
                 # Never send our token to a host we were not configured with.
                 body = self._get_json(endpoint, {**params, "offset": offset}, deadline)
-        return TrackList(tuple(tracks), total, truncated)
+        else:
+            cut_short = bool(body.get("next"))  # MAX_TRACK_PAGES pages and still more
+        return TrackList(tuple(tracks), total, truncated, cut_short)
 
     # -- HTTP ---------------------------------------------------------------------------------
 
@@ -453,9 +461,18 @@ def _decode(response):
     raise SpotifyUnavailable(f"Spotify answered {status} ({message})")
 
 
+def _json_body(response):
+    """The decoded body; ValueError when it is not JSON."""
+    try:
+        return response.json(parse_int=sanitize.json_int)
+    except RecursionError:
+        # Valid, but nested deeper than Python's decoder recurses: what lies too deep goes.
+        return sanitize.loads_shallow(response.text)
+
+
 def _json_dict(response):
     try:
-        body = response.json()
+        body = _json_body(response)
     except ValueError as exc:
         raise SpotifyUnavailable("Spotify answered with malformed JSON") from exc
     if not isinstance(body, dict):
@@ -465,12 +482,12 @@ def _json_dict(response):
 
 def _error_message(response):
     try:
-        error = response.json().get("error")
+        error = _json_body(response).get("error")
     except (ValueError, AttributeError):
         return f"HTTP {response.status_code}"
     if isinstance(error, dict):
-        return str(error.get("message") or f"HTTP {response.status_code}")
-    return str(error or f"HTTP {response.status_code}")
+        error = error.get("message")
+    return sanitize.text(error) or f"HTTP {response.status_code}"
 
 
 def _retry_after(response):
@@ -484,21 +501,12 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _count_value(value):
-    return value if _is_int(value) and value >= 0 else None
-
-
-def _text(value):
-    return value if isinstance(value, str) else ""
+_count_value = sanitize.count
+_text = sanitize.text
 
 
 def _mapping(value):
     return value if isinstance(value, dict) else {}
-
-
-def _plain_text(value):
-    # Descriptions arrive as HTML: links as markup, "R&amp;B" as entities.
-    return " ".join(html.unescape(strip_tags(_text(value))).split())
 
 
 def _pick_image(images):
@@ -507,9 +515,7 @@ def _pick_image(images):
     usable = [
         image
         for image in images
-        if isinstance(image, dict)
-        and isinstance(image.get("url"), str)
-        and image["url"].startswith(("https://", "http://", "/"))
+        if isinstance(image, dict) and sanitize.image_url(image.get("url"))
     ]
     if not usable:
         return None
@@ -538,16 +544,19 @@ def _parse_playlist(raw):
     owner = _mapping(raw.get("owner"))
     owner_id = _text(owner.get("id"))
     followers = _mapping(raw.get("followers"))
+    links = {"kind": "playlist", "spotify_id": playlist_id}
     return Playlist(
         id=playlist_id,
         name=_text(raw.get("name")),
-        description=_plain_text(raw.get("description")),
+        # Descriptions arrive as HTML: links as markup, "R&amp;B" as entities.
+        description=sanitize.plain_text(raw.get("description")),
         owner_name=_text(owner.get("display_name")) or owner_id,
         owner_id=owner_id,
         image_url=_pick_image(raw.get("images")),
-        web_url=_text(_mapping(raw.get("external_urls")).get("spotify"))
-        or f"https://open.spotify.com/playlist/{playlist_id}",
-        uri=_text(raw.get("uri")) or f"spotify:playlist:{playlist_id}",
+        web_url=sanitize.checked_web_url(
+            _mapping(raw.get("external_urls")).get("spotify"), **links
+        ),
+        uri=sanitize.checked_app_uri(raw.get("uri"), **links),
         track_count=_track_count(raw),
         followers=_count_value(followers.get("total")),
     )
@@ -596,8 +605,9 @@ def _parse_entry(entry, *, position):
         album = _text(_mapping(item.get("album")).get("name"))
         raw_artists = item.get("artists") if isinstance(item.get("artists"), list) else []
         artists = tuple(filter(None, (_text(_mapping(a).get("name")) for a in raw_artists)))
-    web_url = _text(_mapping(item.get("external_urls")).get("spotify"))
-    uri = _text(item.get("uri"))
+    links = {"kind": kind, "spotify_id": item.get("id")}
+    web_url = sanitize.checked_web_url(_mapping(item.get("external_urls")).get("spotify"), **links)
+    uri = sanitize.checked_app_uri(item.get("uri"), **links)
     return Track(
         position=position,
         name=_text(item.get("name")),
@@ -605,8 +615,8 @@ def _parse_entry(entry, *, position):
         album=album,
         duration_ms=_count_value(item.get("duration_ms")),
         # A local file lives on someone's computer: nothing to open.
-        web_url=None if is_local or not web_url else web_url,
-        uri=None if is_local or not uri else uri,
+        web_url=None if is_local else web_url,
+        uri=None if is_local else uri,
         is_local=is_local,
         kind=kind,
     )

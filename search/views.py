@@ -115,6 +115,7 @@ def playlist_html(*, playlist_id):
             "track_total": playlist.track_count,
             "tracks": (),
             "truncated": False,
+            "cut_short": False,
             "tracks_forbidden": False,
         }
         try:
@@ -124,6 +125,7 @@ def playlist_html(*, playlist_id):
         else:
             context["tracks"] = track_list.tracks
             context["truncated"] = track_list.truncated
+            context["cut_short"] = track_list.cut_short
             if track_list.total is not None:
                 context["track_total"] = track_list.total
         cached = (playlist.name, render_to_string("search/_playlist.html", context))

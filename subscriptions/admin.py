@@ -9,6 +9,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 
+from search import spotify
+
 from . import selectors, services
 from .addresses import canonical_email
 from .models import DailyEmail, EmailEvent, SentPlaylist, Subscription
@@ -71,9 +73,14 @@ class RecentSentPlaylistInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 def _spotify_link(sent_playlist):
+    # Stored links came from Spotify's JSON (and older rows from before it was checked).
+    url = spotify.checked_web_url(
+        sent_playlist.web_url, kind="playlist", spotify_id=sent_playlist.playlist_id
+    )
+    if url is None:
+        return "—"
     return format_html(
-        '<a href="{}" target="_blank" rel="noopener noreferrer">Open on Spotify</a>',
-        sent_playlist.web_url,
+        '<a href="{}" target="_blank" rel="noopener noreferrer">Open on Spotify</a>', url
     )
 
 

@@ -33,6 +33,7 @@ if not browser_tests_required():
     )
 
 from bench.appserver import AppServer  # noqa: E402
+from search.sanitize import is_spotify_image_host  # noqa: E402
 from tests.browser.audits import ToolMissing, require_axe, require_nu_checker  # noqa: E402
 from tests.browser.pages import unique_address  # noqa: E402
 from tests.fakes.mailgun import FakeMailgun  # noqa: E402
@@ -58,13 +59,6 @@ MOBILE = {"width": 375, "height": 812}
 ACTION_TIMEOUT_MS = 10_000
 
 SPOTIFY_EMBED_HOST = "open.spotify.com"
-
-
-def is_spotify_image_host(host):
-    """The hosts Spotify serves cover art from (as in search_playlists.json)."""
-    return host in {"i.scdn.co", "mosaic.scdn.co"} or (
-        host.startswith("image-cdn-") and host.endswith(".spotifycdn.com")
-    )
 
 
 def unavailable(reason):

@@ -12,6 +12,13 @@ What it imitates (see tests/fakes/spotify_data/README.md for the captures it sta
 - A Bearer token it issued on every API call, else 401; editorial ids (`37i9dQZF…`) → 404.
 Any query without explicit results gets 50 deterministic results built from the real search
 items (nulls included), each a playlist with a track list built from real track objects.
+
+Odd but valid answers (fixed-spotify-open-api.yml allows them: its objects take any extra
+property, its strings any text, its integers any size, and a paging object's `items` may be empty
+while `next` is set): `add_playlist(overrides=..., track_overrides=...)` puts raw values into a
+playlist's or its tracks' JSON, `RawJSON` splices text the encoder could not write (nesting deeper
+than Python's recursion limit), `tracks_mode="empty_pages"` serves empty pages that still carry
+`next`, and `answer_next` serves any body (e.g. one generated from the spec's schemas).
 """
 
 import argparse
@@ -80,7 +87,8 @@ _COVER_SVG = (
 
 def spotify_id(*parts):
     """A deterministic 22-character base62 id, like Spotify's."""
-    number = int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest(), "big")
+    seed = "|".join(map(str, parts)).encode("utf-8", "surrogatepass")  # odd names too
+    number = int.from_bytes(hashlib.sha256(seed).digest(), "big")
     chars = []
     for _ in range(22):
         number, digit = divmod(number, 62)
@@ -101,12 +109,14 @@ class FakePlaylist:
     owner_id: str
     track_count: int
     images: bool = True
-    tracks_mode: str = "items"  # "items" | "tracks_only" | "forbidden"
+    tracks_mode: str = "items"  # "items" | "tracks_only" | "forbidden" | "empty_pages"
     entry_key: str = "both"  # "both" | "item" | "track"
     count_in: str | None = "items"  # "items" | "tracks" | "both" | None
     followers: int = 0
     entries: tuple | None = None  # per-position kinds: "track" | "episode" | "local" | None
     template: dict | None = None  # the real search item a generated playlist copies
+    overrides: dict | None = None  # raw values put into the playlist object as they are
+    track_overrides: dict | None = None  # the same for every track and episode object
 
     def kind_at(self, index):
         return self.entries[index] if self.entries is not None else "track"
@@ -131,6 +141,34 @@ class _Fault:
     headers: dict = field(default_factory=dict)
     body: object = None
     seconds: float = 0.0
+
+
+class RawJSON:
+    """JSON text sent as it is where this object stands in a body (json.dumps cannot write it)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    @classmethod
+    def nested(cls, depth, innermost="1"):
+        """An array `depth` levels deep: deeper than Python's JSON decoder can recurse at 1,000."""
+        return cls("[" * depth + innermost + "]" * depth)
+
+
+def _dumps(body):
+    """JSON text for `body`, with each RawJSON's text spliced in where it stands."""
+    raw = []
+
+    def placeholder(value):
+        if not isinstance(value, RawJSON):
+            raise TypeError(f"not JSON serializable: {type(value).__name__}")
+        raw.append(value.text)
+        return f"\x00raw{len(raw) - 1}\x00"
+
+    text = json.dumps(body, default=placeholder)
+    for number, value in enumerate(raw):
+        text = text.replace(json.dumps(f"\x00raw{number}\x00"), value)
+    return text
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -162,12 +200,17 @@ class FakeSpotify(LoopbackServer):
     # -- addresses -----------------------------------------------------------------------------
 
     def environment(self):
-        """The variables that point a child process (gunicorn, manage.py) at this fake."""
+        """The variables that point a child process (gunicorn, manage.py) at this fake.
+
+        Its covers come from its own plain-http origin, which only tests.fakes.settings lets
+        the parser and the Content-Security-Policy through."""
         return {
             "SPOTIFY_CLIENT_ID": self.client_id,
             "SPOTIFY_CLIENT_SECRET": self.client_secret,
             "SPOTIFY_API_URL": self.api_url,
             "SPOTIFY_TOKEN_URL": self.token_url,
+            "DJANGO_SETTINGS_MODULE": "tests.fakes.settings",
+            "FAKE_SPOTIFY_IMAGE_ORIGIN": self.base_url,
         }
 
     @property
@@ -214,9 +257,15 @@ class FakeSpotify(LoopbackServer):
         count_in="items",
         followers=0,
         entries=None,
+        overrides=None,
+        track_overrides=None,
     ):
-        """Add a playlist; `entries` (kinds per position) overrides `track_count` when given."""
-        if tracks_mode not in {"items", "tracks_only", "forbidden"}:
+        """Add a playlist; `entries` (kinds per position) overrides `track_count` when given.
+
+        `overrides` and `track_overrides` are merged as they are into the playlist's JSON and
+        into each of its tracks' (and episodes'), after everything else: odd values, hostile links.
+        """
+        if tracks_mode not in {"items", "tracks_only", "forbidden", "empty_pages"}:
             raise ValueError(f"unknown tracks_mode {tracks_mode!r}")
         if entry_key not in {"both", "item", "track"}:
             raise ValueError(f"unknown entry_key {entry_key!r}")
@@ -237,6 +286,8 @@ class FakeSpotify(LoopbackServer):
                 count_in=count_in,
                 followers=followers,
                 entries=tuple(entries) if entries is not None else None,
+                overrides=copy.deepcopy(overrides),
+                track_overrides=copy.deepcopy(track_overrides),
             )
         return playlist_id
 
@@ -258,6 +309,10 @@ class FakeSpotify(LoopbackServer):
             headers.setdefault("Retry-After", "1")
         with self._lock:
             self._faults.append(_Fault(route, times, status, headers, body))
+
+    def answer_next(self, route, body, *, times=1):
+        """Answer the next `times` calls to `route` with 200 and `body` (dict, str or bytes)."""
+        self.fail_next(route, status=200, times=times, body=body)
 
     def hang_next(self, route, *, seconds, times=1):
         """Hold the next `times` answers to `route` ("*" for any) for `seconds` before answering."""
@@ -449,7 +504,16 @@ class FakeSpotify(LoopbackServer):
         positions = range(offset, min(offset + limit, playlist.track_count))
         entries = [self._entry(playlist, position, route) for position in positions]
         path = f"/v1/playlists/{playlist.id}/{route}"
-        return 200, {}, self._paging(path, {}, entries, offset, limit, playlist.track_count)
+        paging = self._paging(path, {}, entries, offset, limit, playlist.track_count)
+        if playlist.tracks_mode == "empty_pages":
+            # The first page as usual, then empty pages that never stop pointing at another:
+            # PagingObject's `items` has no minItems and its `next` is any nullable string.
+            if offset:
+                paging["items"] = []
+            paging["next"] = f"{self.base_url}{path}?" + urlencode(
+                {"offset": offset + limit, "limit": limit}
+            )
+        return 200, {}, paging
 
     # -- bodies --------------------------------------------------------------------------------
 
@@ -500,6 +564,7 @@ class FakeSpotify(LoopbackServer):
             body["tracks"] = {**reference, "href": f"{api}/playlists/{playlist.id}/tracks"}
         if full:
             body["followers"] = {"href": None, "total": playlist.followers}
+        body.update(copy.deepcopy(playlist.overrides or {}))
         return body
 
     def _images(self, playlist):
@@ -525,6 +590,8 @@ class FakeSpotify(LoopbackServer):
             obj = self._local_track(position)
         else:
             obj = self._track(playlist, position)
+        if obj is not None and playlist.track_overrides:
+            obj.update(copy.deepcopy(playlist.track_overrides))
         entry = dict(_ENTRY_TEMPLATE, is_local=kind == "local")
         if route == "tracks":  # the legacy endpoint only knows `track`
             entry["track"] = obj
@@ -620,7 +687,7 @@ class FakeSpotify(LoopbackServer):
             payload = body.encode()
             content_type = "application/json; charset=utf-8"
         else:
-            payload = json.dumps(body).encode()
+            payload = _dumps(body).encode()
             content_type = "application/json; charset=utf-8"
         try:
             handler.send_response(status)
@@ -659,10 +726,13 @@ def fake_spotify(_fake_spotify_server, settings):
     fake = _fake_spotify_server
     fake.reset()
     for name, value in fake.environment().items():
-        setattr(settings, name, value)
+        if name.startswith("SPOTIFY_"):
+            setattr(settings, name, value)
     settings.SPOTIFY_TOKEN = ""
     settings.SPOTIFY_MARKET = ""
     settings.SPOTIFY_DEMO_CATALOG = False
+    # The fake serves covers over plain http on loopback; production shows Spotify's only.
+    settings.SPOTIFY_EXTRA_IMAGE_ORIGINS = [fake.base_url]
     # Short waits keep failure tests fast; the shape of the retry policy stays the same.
     settings.SPOTIFY_TIMEOUT = (1.0, 1.0)
     settings.SPOTIFY_DEADLINE = 4.0
