@@ -1,7 +1,8 @@
-"""System checks for the Spotify configuration: production must have credentials."""
+"""System checks: production must have Spotify credentials, and the pages their
+Content-Security-Policy (they show Spotify's text, links and covers)."""
 
 from django.conf import settings
-from django.core.checks import Error, Info, Warning, register
+from django.core.checks import Error, Info, Tags, Warning, register
 
 CREDENTIALS_HINT = (
     "Set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET (an app's Client Credentials from "
@@ -62,3 +63,31 @@ def spotify_configuration_check(app_configs, **kwargs):
             )
         )
     return messages
+
+
+CSP_MIDDLEWARE = "csp.middleware.CSPMiddleware"
+CSP_HINT = (
+    "Keep csp.middleware.CSPMiddleware in MIDDLEWARE and the CONTENT_SECURITY_POLICY block of "
+    "musicsite/settings.py; put scripts and styles in static/ instead of allowing inline ones."
+)
+
+
+@register(Tags.security, deploy=True)
+def content_security_policy_check(app_configs, **kwargs):
+    """`check --deploy`: the pages go out with a Content-Security-Policy that forbids inline
+    script, so markup that slipped through from Spotify could not run."""
+    directives = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES")
+    if CSP_MIDDLEWARE not in settings.MIDDLEWARE or not directives:
+        return [
+            Error("The Content-Security-Policy is switched off.", hint=CSP_HINT, id="search.E003")
+        ]
+    scripts = directives.get("script-src") or directives.get("default-src") or ["*"]
+    if "'unsafe-inline'" in scripts or "*" in scripts:
+        return [
+            Error(
+                "The Content-Security-Policy allows inline or any script.",
+                hint=CSP_HINT,
+                id="search.E004",
+            )
+        ]
+    return []

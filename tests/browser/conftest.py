@@ -184,6 +184,20 @@ EMBED_STAND_IN = (
 )
 
 
+# Runs before the page's own scripts (Playwright injects it, whatever the CSP says).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation({
+    page: location.href,
+    directive: event.effectiveDirective,
+    blocked: event.blockedURI,
+    sample: event.sample,
+    where: `${event.sourceFile}:${event.lineNumber}`,
+  });
+});
+"""
+
+
 def origin(url):
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -205,6 +219,13 @@ class Tab:
     spotify_requests: list = field(default_factory=list)
     foreign_requests: list = field(default_factory=list)
     script_errors: list = field(default_factory=list)  # uncaught JavaScript exceptions
+    # What the Content-Security-Policy refused: `securitypolicyviolation` events, and the
+    # console errors that name the policy (Chromium logs some it sends no event for).
+    csp_violations: list = field(default_factory=list)
+
+    def console(self, message):
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     def route(self, route, request):
         url = request.url
@@ -240,6 +261,11 @@ def open_tab(browser, app):
         tab = Tab(page=page, own_origin=app.url, spotify_origin=app.spotify.base_url)
         context.route("**/*", tab.route)
         page.on("pageerror", lambda error: tab.script_errors.append(str(error)))
+        page.on("console", tab.console)
+        context.expose_binding(
+            "reportCspViolation", lambda source, report: tab.csp_violations.append(report)
+        )
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         return tab
 
     yield open_tab
