@@ -86,6 +86,20 @@ def test_the_player_frame_and_the_covers_load_under_the_policy(app, open_tab):
     assert_no_violations(tab)
 
 
+def test_more_playlists_adds_its_cards_under_the_policy(app, open_tab):
+    tab = open_tab()
+    tab.page.goto("/search/?q=happy")
+    cards = tab.page.locator(".cards > li")
+    first = cards.count()
+
+    tab.page.get_by_role("link", name="More playlists").click()
+    expect(cards).not_to_have_count(first)
+    settle(tab.page)
+
+    assert_no_violations(tab)
+    assert not tab.script_errors
+
+
 def test_no_admin_page_breaks_the_policy(app, open_tab, staff):
     tab = open_tab()
     page = tab.page
