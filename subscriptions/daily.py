@@ -71,6 +71,7 @@ from urllib3.exceptions import MaxRetryError
 from search import spotify
 
 from . import daily_records as records
+from . import services
 from .addresses import InvalidAddress, ascii_domain, canonical_email
 from .links import unsubscribe_url
 from .models import DailyEmail, SentPlaylist, Subscription
@@ -236,6 +237,9 @@ def daily_playlists_send(
     if not 1 <= batch_size <= 1000:
         raise DailyConfigurationError("The batch size must be between 1 and 1000 (Mailgun's cap).")
     check_configuration()
+    if not dry_run:
+        # Sign-ups nobody confirmed in time go with the day's run, so no other job is needed.
+        services.pending_subscriptions_expire()
     client = spotify.get_client()
     spotify_calls_before = client.api_calls
 

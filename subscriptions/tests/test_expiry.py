@@ -174,3 +174,15 @@ def test_running_it_twice_changes_nothing_more(rows):
     again = services.pending_subscriptions_expire()
     assert again.subscriptions == 0
     assert remaining(rows) == {"fresh", "resent", "active", "ended"}
+
+
+def test_the_daily_run_removes_expired_pending_subscriptions_too(rows, fake_spotify):
+    call_command("send_daily_playlists", stdout=StringIO(), stderr=StringIO())
+
+    assert remaining(rows) == {"fresh", "resent", "active", "ended"}
+
+
+def test_a_dry_run_of_the_daily_email_removes_nothing(rows, fake_spotify):
+    call_command("send_daily_playlists", "--dry-run", stdout=StringIO(), stderr=StringIO())
+
+    assert remaining(rows) == set(rows)
