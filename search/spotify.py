@@ -824,4 +824,3 @@ def _fill_lock(key):
     finally:
         if acquired:
             cache_delete(lock_key)
-

@@ -36,8 +36,7 @@ _WORD = re.compile(r"\w+")
 def load_catalog():
     """The playlist bodies, in file-name order (the order search shows them in)."""
     return tuple(
-        json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(CATALOG_DIR.glob("*.json"))
+        json.loads(path.read_text(encoding="utf-8")) for path in sorted(CATALOG_DIR.glob("*.json"))
     )
 
 

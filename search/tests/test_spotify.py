@@ -190,7 +190,10 @@ def test_token_endpoint_errors_are_retried_too(fake_spotify):
 def test_refused_connection_is_unavailable():
     url = f"http://127.0.0.1:{closed_port()}"
     client = SpotifyClient(
-        api_url=f"{url}/v1", token_url=f"{url}/api/token", client_id="id", client_secret="secret",
+        api_url=f"{url}/v1",
+        token_url=f"{url}/api/token",
+        client_id="id",
+        client_secret="secret",
         backoff=0.01,
     )
 

@@ -29,8 +29,10 @@ def test_search_limit_over_ten_is_refused(api):
 def test_calls_without_a_valid_token_are_refused(fake_spotify):
     for headers in ({}, {"Authorization": "Bearer made-up"}):
         response = requests.get(
-            f"{fake_spotify.api_url}/search", params={"q": "x", "type": "playlist"},
-            headers=headers, timeout=5,
+            f"{fake_spotify.api_url}/search",
+            params={"q": "x", "type": "playlist"},
+            headers=headers,
+            timeout=5,
         )
         assert response.status_code == 401
 

@@ -367,9 +367,7 @@ def test_an_unknown_playlist_is_the_404_page(client, fake_spotify, playlist_id):
 
 
 @pytest.mark.parametrize("path", ["/playlist/not-an-id!/", "/playlist/a/b/c/", "/playlist/..%2f/"])
-def test_a_malformed_playlist_id_is_the_404_page_without_asking_spotify(
-    client, fake_spotify, path
-):
+def test_a_malformed_playlist_id_is_the_404_page_without_asking_spotify(client, fake_spotify, path):
     response = client.get(path)
 
     assert response.status_code == 404

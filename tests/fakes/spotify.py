@@ -419,11 +419,15 @@ class FakeSpotify(LoopbackServer):
         if form.get("grant_type") != "client_credentials":
             return 400, {}, {"error": "unsupported_grant_type"}
         token = self.issue_token()
-        return 200, {}, {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": self.token_lifetime,
-        }
+        return (
+            200,
+            {},
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime,
+            },
+        )
 
     def _authorized(self, header):
         scheme, _, token = header.partition(" ")
@@ -650,10 +654,25 @@ class FakeSpotify(LoopbackServer):
     def _local_track(position):
         name = f"Home Recording {position + 1}"
         return {
-            "album": {"album_type": None, "artists": [], "id": None, "images": [],
-                      "name": "Tapes", "type": "album", "uri": None},
-            "artists": [{"external_urls": {}, "href": None, "id": None, "name": "Me",
-                         "type": "artist", "uri": None}],
+            "album": {
+                "album_type": None,
+                "artists": [],
+                "id": None,
+                "images": [],
+                "name": "Tapes",
+                "type": "album",
+                "uri": None,
+            },
+            "artists": [
+                {
+                    "external_urls": {},
+                    "href": None,
+                    "id": None,
+                    "name": "Me",
+                    "type": "artist",
+                    "uri": None,
+                }
+            ],
             "disc_number": 0,
             "duration_ms": 185_000,
             "explicit": False,
