@@ -36,6 +36,7 @@ superuser: venv
 
 lint: venv-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: lint
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
