@@ -76,7 +76,87 @@ class InboxKeyQuerySet(models.QuerySet):
         return super().bulk_update(objs, fields, *args, **kwargs)
 
 
+class Subscriber(models.Model):
+    """One inbox: every subscription, claim and delivery event of a person points here.
+
+    `state` is the inbox's delivery state: a bounced or complained inbox is never mailed until
+    staff clear it, whatever its subscriptions say (they keep their own status, so clearing
+    the suppression resumes them). `paused_until`: nothing is sent on days up to and
+    including it.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained (marked as spam)"
+
+    SUPPRESSED_STATES = (State.BOUNCED, State.COMPLAINED)
+
+    email = models.EmailField("email address", max_length=254, validators=[validate_plain_address])
+    inbox_key = models.CharField(
+        "inbox key",
+        max_length=INBOX_KEY_MAX_LENGTH,
+        unique=True,
+        editable=False,
+        help_text="The address with case, +tag and spelling removed: one key per inbox.",
+    )
+    state = models.CharField(
+        "delivery state", max_length=16, choices=State.choices, default=State.ACTIVE
+    )
+    state_changed_at = models.DateTimeField("state changed", null=True, blank=True)
+    state_reason = models.TextField("state reason", blank=True)
+    manage_token = models.CharField(
+        "manage token", max_length=64, unique=True, default=new_token, editable=False
+    )
+    paused_until = models.DateField(
+        "paused until", null=True, blank=True, help_text="Nothing is sent up to this day."
+    )
+    created_at = models.DateTimeField("created", default=timezone.now, editable=False)
+    last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "subscriber"
+        verbose_name_plural = "subscribers"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="subscriber_state_idx")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, update_fields=None, **kwargs):
+        self.normalize_fields()
+        super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
+
+    def normalize_fields(self) -> None:
+        self.email = stored_address(self.email)
+        self.inbox_key = canonical_email(self.email)
+
+    @classmethod
+    def for_address(cls, email: str) -> "Subscriber":
+        """The subscriber of the inbox `email` reaches, created if it is new; race-safe
+        (get_or_create retries the lookup when a concurrent insert wins the unique key)."""
+        subscriber, _ = cls.objects.get_or_create(
+            inbox_key=canonical_email(stored_address(email)),
+            defaults={"email": stored_address(email)},
+        )
+        return subscriber
+
+    @property
+    def is_suppressed(self) -> bool:
+        return self.state in self.SUPPRESSED_STATES
+
+    def is_paused(self, on: datetime.date) -> bool:
+        return self.paused_until is not None and on <= self.paused_until
+
+
 class SubscriptionQuerySet(InboxKeyQuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.normalize_fields()
+            obj.attach_subscriber()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def _pending(self):
         return self.filter(status=Subscription.Status.PENDING).alias(
             confirmation_last_sent=Coalesce("confirmation_sent_at", "created_at")
@@ -92,17 +172,26 @@ class SubscriptionQuerySet(InboxKeyQuerySet):
         return self._pending().filter(confirmation_last_sent__lt=confirmation_cutoff(now))
 
 
-class Subscription(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending confirmation"
-        ACTIVE = "active", "Active"
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-        BOUNCED = "bounced", "Bounced"
-        COMPLAINED = "complained", "Complained (marked as spam)"
+class SubscriptionStatus(models.TextChoices):
+    PENDING = "pending", "Pending confirmation"
+    ACTIVE = "active", "Active"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained (marked as spam)"
 
-    LIVE_STATUSES = (Status.PENDING, Status.ACTIVE)
+
+# A live subscription is one the person still wants: at most one per term (Meta.constraints).
+LIVE_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
+
+
+class Subscription(models.Model):
+    Status = SubscriptionStatus
+    LIVE_STATUSES = LIVE_STATUSES
     SUPPRESSED_STATUSES = (Status.BOUNCED, Status.COMPLAINED)
 
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
+    )
     email = models.EmailField("email address", max_length=254, validators=[validate_plain_address])
     inbox_key = inbox_key_field()
     term = models.CharField("search term", max_length=100)
@@ -127,8 +216,18 @@ class Subscription(models.Model):
             models.UniqueConstraint(
                 models.F("inbox_key"),
                 Lower("term"),
-                condition=models.Q(status__in=["pending", "active"]),
+                condition=models.Q(status__in=LIVE_STATUSES),
                 name="subscription_one_live_per_inbox_term",
+                violation_error_message=(
+                    "This address already has a pending or active subscription for this term."
+                ),
+            ),
+            # The same rule on the subscriber: one live subscription per person and term.
+            models.UniqueConstraint(
+                models.F("subscriber"),
+                Lower("term"),
+                condition=models.Q(status__in=LIVE_STATUSES),
+                name="subscription_one_live_per_subscriber_term",
                 violation_error_message=(
                     "This address already has a pending or active subscription for this term."
                 ),
@@ -147,7 +246,13 @@ class Subscription(models.Model):
 
     def save(self, *args, update_fields=None, **kwargs):
         self.normalize_fields()
+        self.attach_subscriber()
         super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
+
+    def attach_subscriber(self) -> None:
+        """A subscription made from an address alone belongs to that inbox's subscriber."""
+        if self.subscriber_id is None:
+            self.subscriber = Subscriber.for_address(self.email)
 
     def normalize_fields(self):
         """What save() (and bulk_create) store: the address in its plain form, its inbox key,
@@ -235,6 +340,13 @@ class DailyEmail(models.Model):
     # The inbox key (subscriptions.addresses.canonical_email), not a spelling: one claim, so
     # one email, per inbox per day however its subscriptions spell the address.
     email = models.EmailField("inbox", max_length=254)
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="daily_emails",
+    )
     day = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     message_id = models.CharField("message id", max_length=255, blank=True)
@@ -250,6 +362,9 @@ class DailyEmail(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["email", "day"], name="dailyemail_once_per_address_day"
+            ),
+            models.UniqueConstraint(
+                fields=["subscriber", "day"], name="dailyemail_once_per_subscriber_day"
             ),
         ]
         indexes = [
@@ -279,6 +394,14 @@ class EmailEvent(models.Model):
 
     email = models.EmailField("email address", max_length=254)  # lower-cased
     inbox_key = inbox_key_field()
+    # None for an address we never had a subscriber for.
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="email_events",
+    )
     event_type = models.CharField("event", max_length=16, choices=Type.choices)
     # Mailgun's event id, or a digest of the webhook's signature when Mailgun gives none:
     # Mailgun retries webhooks, and the same event must count once.
@@ -315,6 +438,8 @@ class EmailEvent(models.Model):
 
     def normalize_fields(self):
         self.inbox_key = canonical_email(self.email)
+        if self.subscriber_id is None:
+            self.subscriber = Subscriber.objects.filter(inbox_key=self.inbox_key).first()
 
 
 class SubscribeEmail(models.Model):
@@ -332,6 +457,13 @@ class SubscribeEmail(models.Model):
         WITHHELD = "withheld", "Withheld (suppressed address, not delivered)"
 
     inbox_key = inbox_key_field()
+    subscriber = models.ForeignKey(
+        Subscriber,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="subscribe_emails",
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     sent_at = models.DateTimeField("sent", default=timezone.now)
 
@@ -346,6 +478,11 @@ class SubscribeEmail(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.inbox_key} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.subscriber_id is None:
+            self.subscriber = Subscriber.objects.filter(inbox_key=self.inbox_key).first()
+        super().save(*args, **kwargs)
 
 
 class WebhookSignature(models.Model):
