@@ -13,7 +13,7 @@ from search import spotify
 
 from . import selectors, services
 from .addresses import canonical_email
-from .models import DailyEmail, EmailEvent, SentPlaylist, Subscription
+from .models import DailyEmail, EmailEvent, SentPlaylist, Subscriber, Subscription
 
 RECENT_SENT_PLAYLISTS = 10
 RECENT_EVENTS = 5
@@ -43,7 +43,7 @@ class SuppressedFilter(admin.SimpleListFilter):
         return [("yes", "Suppressed (bounced or complained)"), ("no", "Not suppressed")]
 
     def queryset(self, request, queryset):
-        suppressed = Q(status__in=Subscription.SUPPRESSED_STATUSES)
+        suppressed = Q(subscriber__state__in=Subscriber.SUPPRESSED_STATES)
         if self.value() == "yes":
             return queryset.filter(suppressed)
         if self.value() == "no":
@@ -254,8 +254,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         if cleared:
             self.message_user(
                 request,
-                f"Cleared the bounce/complaint of {cleared} address(es): their subscriptions "
-                "are now unsubscribed, and they may subscribe again. Remove them from "
+                f"Cleared the bounce/complaint of {cleared} address(es): their active "
+                "subscriptions resume with the next daily email. Remove them from "
                 "Mailgun's suppression lists too, or Mailgun will not deliver to them.",
                 messages.SUCCESS,
             )

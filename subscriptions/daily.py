@@ -71,7 +71,7 @@ from urllib3.exceptions import MaxRetryError
 from search import spotify
 
 from . import daily_records as records
-from . import services
+from . import selectors, services
 from .addresses import InvalidAddress, ascii_domain, canonical_email
 from .links import unsubscribe_url
 from .models import DailyEmail, SentPlaylist, Subscription
@@ -384,6 +384,7 @@ class _Run:
         self.tracks_template = get_template(f"{TEMPLATES}_tracks.txt")
         self.members = {}  # inbox -> ids of its due subscriptions, as last read
         self.inbox_of = {}  # subscription id -> inbox
+        self.subscriber_of = {}  # inbox -> subscriber id
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -460,11 +461,12 @@ class _Run:
         rows = (
             _due_subscriptions(self.today)
             .order_by(Lower("term"), Lower("email"), "pk")
-            .values_list("pk", "email", "term")
+            .values_list("pk", "email", "term", "subscriber_id")
         )
-        for pk, email, term in rows.iterator(chunk_size=5000):
+        for pk, email, term, subscriber_id in rows.iterator(chunk_size=5000):
             inbox = self.inbox_of.get(pk) or _inbox(email)
             self.inbox_of[pk] = inbox
+            self.subscriber_of[inbox] = subscriber_id
             self.members.setdefault(inbox, []).append(pk)
             if with_terms:
                 yield inbox, term
@@ -489,12 +491,15 @@ class _Run:
         day = ops.adapt_datefield_value(self.today)
         now = ops.adapt_datetimefield_value(timezone.now())
         pending = DailyEmail.Status.PENDING.value
-        fields = ("email", "day", "status", "message_id", "attempts", "error")
+        fields = ("email", "subscriber_id", "day", "status", "message_id", "attempts", "error")
         for chunk in _chunks(addresses, CLAIM_CHUNK):
             records.insert_ignoring_conflicts(
                 DailyEmail,
                 (*fields, "created_at", "updated_at"),
-                [(address, day, pending, "", 0, "", now, now) for address in chunk],
+                [
+                    (address, self.subscriber_of.get(address), day, pending, "", 0, "", now, now)
+                    for address in chunk
+                ],
             )
 
     def _lock_and_compose(self, *, after, size):
@@ -957,8 +962,8 @@ def mail_address(stored: str) -> str | None:
 
 
 def _due_subscriptions(today):
-    """Active subscriptions that have not had `today`'s email."""
-    return Subscription.objects.filter(status=Subscription.Status.ACTIVE).filter(
+    """Sendable subscriptions (not stopped, paused or suppressed) without `today`'s email."""
+    return selectors.sendable_subscriptions(day=today).filter(
         Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=today)
     )
 

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .addresses import canonical_email
-from .models import DailyEmail, SentPlaylist, Subscription
+from .models import DailyEmail, SentPlaylist, Subscriber, Subscription
 
 Status = DailyEmail.Status
 IN_FLIGHT = Status.UNKNOWN  # the claims a batch carries, from before it is sent to its answer
@@ -78,6 +78,7 @@ def claims_sent(
         Subscription.objects.filter(pk__in=subscription_ids).filter(
             Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=day)
         ).update(last_sent_on=day, last_sent_at=sent_at)
+        Subscriber.objects.filter(daily_emails__in=claim_ids).update(last_sent_at=sent_at)
 
 
 def claims_failed(attempts: dict[int, int], *, error: str) -> None:

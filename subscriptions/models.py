@@ -176,8 +176,7 @@ class SubscriptionStatus(models.TextChoices):
     PENDING = "pending", "Pending confirmation"
     ACTIVE = "active", "Active"
     UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-    BOUNCED = "bounced", "Bounced"
-    COMPLAINED = "complained", "Complained (marked as spam)"
+    # A bounce or complaint stops the inbox, not a subscription: see Subscriber.state.
 
 
 # A live subscription is one the person still wants: at most one per term (Meta.constraints).
@@ -187,7 +186,6 @@ LIVE_STATUSES = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE)
 class Subscription(models.Model):
     Status = SubscriptionStatus
     LIVE_STATUSES = LIVE_STATUSES
-    SUPPRESSED_STATUSES = (Status.BOUNCED, Status.COMPLAINED)
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="subscriptions"

@@ -1,19 +1,35 @@
-"""Read-only queries about subscriptions, shared by views, services, the admin and the sender."""
+"""Read-only queries about subscribers and their subscriptions, shared by views, services,
+the admin and the daily sender (`sendable_subscriptions`)."""
 
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Value
+import datetime
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 
 from .addresses import canonical_email
-from .models import EmailEvent, SentPlaylist, Subscription
+from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
-# Addresses are compared by inbox (subscriptions.addresses.canonical_email, stored as
-# `inbox_key` on every row): Victim@x.com, victim+news@x.com and an old row's "victim"@x.com
-# are one inbox, for the limits, the suppression and the one-live-per-term constraint alike.
+# Addresses are compared by inbox (subscriptions.addresses.canonical_email, the unique
+# `Subscriber.inbox_key`): Victim@x.com, victim+news@x.com and an old row's "victim"@x.com are
+# one subscriber, for the limits, the suppression and the one-live-per-term constraint alike.
+
+
+def address_subscriber(*, email: str) -> Subscriber | None:
+    """The subscriber of the inbox `email` reaches, or None."""
+    return Subscriber.objects.filter(inbox_key=canonical_email(email)).first()
 
 
 def address_subscriptions(*, email: str) -> QuerySet[Subscription]:
     """Every subscription of the inbox `email` reaches, however each was spelled."""
-    return Subscription.objects.filter(inbox_key=canonical_email(email))
+    return Subscription.objects.filter(subscriber__inbox_key=canonical_email(email))
+
+
+def sendable_subscriptions(*, day: datetime.date) -> QuerySet[Subscription]:
+    """Subscriptions the daily email may carry on `day`: active, of a subscriber whose inbox
+    is not suppressed (bounced or complained) and who has not paused past `day`."""
+    return Subscription.objects.filter(
+        status=Subscription.Status.ACTIVE, subscriber__state=Subscriber.State.ACTIVE
+    ).exclude(subscriber__paused_until__gte=day)
 
 
 def live_subscription(*, email: str, term: str) -> Subscription | None:
@@ -37,28 +53,17 @@ def subscription_by_token(*, token: str) -> Subscription:
 
 
 def address_has_complained(*, email: str) -> bool:
-    """The inbox marked our mail as spam under any spelling: a subscription says so, or a
-    recorded complaint does (it may have arrived when nothing live was left to mark) that staff
-    have not cleared since."""
-    complaints = address_events(email=email).filter(event_type=EmailEvent.Type.COMPLAINED)
-    cleared = (
-        address_events(email=email)
-        .filter(event_type=EmailEvent.Type.SUPPRESSION_CLEARED)
-        .aggregate(last=Max("received_at"))["last"]
-    )
-    if cleared is not None:
-        complaints = complaints.filter(received_at__gt=cleared)
-    return (
-        address_subscriptions(email=email).filter(status=Subscription.Status.COMPLAINED).exists()
-        or complaints.exists()
-    )
+    """The inbox marked our mail as spam (under any spelling) and staff have not cleared it."""
+    return Subscriber.objects.filter(
+        inbox_key=canonical_email(email), state=Subscriber.State.COMPLAINED
+    ).exists()
 
 
 def address_is_suppressed(*, email: str) -> bool:
     """We must not mail the inbox until staff clear it: it bounced or complained."""
-    return address_subscriptions(email=email).filter(
-        status__in=Subscription.SUPPRESSED_STATUSES
-    ).exists() or address_has_complained(email=email)
+    return Subscriber.objects.filter(
+        inbox_key=canonical_email(email), state__in=Subscriber.SUPPRESSED_STATES
+    ).exists()
 
 
 def address_events(*, email: str) -> QuerySet[EmailEvent]:

@@ -21,6 +21,7 @@ from .addresses import canonical_email, plain_address
 from .models import (
     EmailEvent,
     SubscribeEmail,
+    Subscriber,
     Subscription,
     WebhookSignature,
     confirmation_cutoff,
@@ -60,6 +61,8 @@ def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
     email = plain_address(email)
     term = normalize_term(term)
     subscription = None
+    # The inbox's one subscriber, made now if it is new: the limit's record points at it.
+    Subscriber.for_address(email)
     if selectors.address_has_complained(email=email):
         kind = Kind.WITHHELD
     else:
@@ -110,7 +113,8 @@ def _create_pending(*, email, term):
     one-live-per-pair constraint lets one insert win, and the loser uses the winner's row."""
     try:
         with transaction.atomic():
-            return Subscription.objects.create(email=email, term=term), True
+            subscriber = Subscriber.for_address(email)
+            return Subscription.objects.create(subscriber=subscriber, email=email, term=term), True
     except IntegrityError:
         existing = selectors.live_subscription(email=email, term=term)
         if existing is None:
@@ -143,12 +147,26 @@ def confirmation_resend(*, subscription):
 
 
 def subscription_confirm(*, subscription: Subscription) -> Subscription:
-    """Activate a pending subscription whose link has not expired. Confirming twice, or
-    confirming a subscription that has ended or expired since, changes nothing. Returns the
-    subscription as it now stands."""
-    Subscription.objects.confirmable().filter(pk=subscription.pk).update(
-        status=Status.ACTIVE, confirmed_at=timezone.now()
-    )
+    """Activate a pending subscription whose link has not expired, and lift a bounce of its
+    subscriber. Confirming twice, or confirming a subscription that has ended or expired
+    since, changes nothing. Returns the subscription as it now stands."""
+    now = timezone.now()
+    with transaction.atomic():
+        confirmed = (
+            Subscription.objects.confirmable()
+            .filter(pk=subscription.pk)
+            .update(status=Status.ACTIVE, confirmed_at=now)
+        )
+        if confirmed:
+            # The link reached the inbox: a bounce is over (a complaint is not: the form
+            # never sends a complained inbox a link, and only staff lift one).
+            Subscriber.objects.filter(
+                pk=subscription.subscriber_id, state=Subscriber.State.BOUNCED
+            ).update(
+                state=Subscriber.State.ACTIVE,
+                state_changed_at=now,
+                state_reason="Confirmed a subscription: the inbox receives mail again.",
+            )
     subscription.refresh_from_db()
     return subscription
 
@@ -206,18 +224,14 @@ class MarkActiveResult(NamedTuple):
 def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkActiveResult:
     """Staff override: make each subscription active whatever its state.
 
-    A subscription whose (email, term) already has another live subscription is left alone
-    (`conflicts`), since two live rows for one pair would mean two emails; so is every
-    subscription of an address that bounced or complained (`suppressed`): only
-    `address_suppression_clear` lifts that.
+    A subscription whose (subscriber, term) already has another live subscription is left
+    alone (`conflicts`), since two live rows for one pair would mean two emails; so is every
+    subscription of a subscriber that bounced or complained (`suppressed`): only
+    `address_suppression_clear` lifts that, so this never revives a complained inbox.
     """
     activated = conflicts = suppressed = 0
-    is_suppressed: dict[str, bool] = {}
-    for subscription in subscriptions.exclude(status=Status.ACTIVE):
-        key = subscription.email.lower()
-        if key not in is_suppressed:
-            is_suppressed[key] = selectors.address_is_suppressed(email=subscription.email)
-        if is_suppressed[key]:
+    for subscription in subscriptions.exclude(status=Status.ACTIVE).select_related("subscriber"):
+        if subscription.subscriber.is_suppressed:
             suppressed += 1
             continue
         try:
@@ -237,57 +251,75 @@ def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkA
 def address_suppression_clear(*, email: str, staff_user: AbstractBaseUser) -> bool:
     """Staff lift a bounce or complaint they judge wrong; False when there was none to lift.
 
-    Every bounced or complained subscription of the address becomes unsubscribed, not active:
-    whether mail reaches (and is wanted by) the person is still in doubt, so mail resumes only
-    after a new confirmation, which the form no longer refuses, or after staff "Mark active".
-    Recorded as an event naming the staff user; a complaint that arrives later counts again.
+    The subscriber's state becomes active again, and with it the subscriptions the person
+    left active: the stop was on the inbox, not on their choices (a pending one still needs
+    its confirmation). Recorded as an event naming the staff user; a complaint that arrives
+    later counts again.
     """
     now = timezone.now()
     with transaction.atomic():
-        if not selectors.address_is_suppressed(email=email):
-            return False
-        changed = (
-            selectors.address_subscriptions(email=email)
-            .filter(status__in=Subscription.SUPPRESSED_STATUSES)
-            .update(status=Status.UNSUBSCRIBED, unsubscribed_at=now)
+        subscriber = (
+            Subscriber.objects.select_for_update()
+            .filter(inbox_key=canonical_email(email), state__in=Subscriber.SUPPRESSED_STATES)
+            .first()
         )
+        if subscriber is None:
+            return False
+        cleared_by = f"Cleared by {staff_user.get_username()}"
+        subscriber.state = Subscriber.State.ACTIVE
+        subscriber.state_changed_at = now
+        subscriber.state_reason = cleared_by
+        subscriber.save(update_fields=["state", "state_changed_at", "state_reason"])
         EmailEvent.objects.create(
+            subscriber=subscriber,
             email=email.strip().lower(),
             event_type=EmailEvent.Type.SUPPRESSION_CLEARED,
             event_id=f"staff:{uuid.uuid4()}",
             occurred_at=now,
-            reason=f"Cleared by {staff_user.get_username()}",
+            reason=cleared_by,
             staff_user=staff_user,
         )
-    logger.info(
-        "Suppression of an address cleared by staff: %d subscription(s) now ended.", changed
-    )
+    logger.info("Suppression of an address cleared by staff.")
     return True
 
 
-# Mailgun event (as anymail names it) -> what it does to the address's live subscriptions.
-EVENT_STATUS = {
-    EmailEvent.Type.BOUNCED: Status.BOUNCED,
-    EmailEvent.Type.REJECTED: Status.BOUNCED,
-    EmailEvent.Type.COMPLAINED: Status.COMPLAINED,
-    EmailEvent.Type.UNSUBSCRIBED: Status.UNSUBSCRIBED,
+# Mailgun event (as anymail names it) -> the subscriber state it puts the inbox in.
+EVENT_STATE = {
+    EmailEvent.Type.BOUNCED: Subscriber.State.BOUNCED,
+    EmailEvent.Type.REJECTED: Subscriber.State.BOUNCED,
+    EmailEvent.Type.COMPLAINED: Subscriber.State.COMPLAINED,
 }
 
 
-def email_event_record(*, email, event_type, event_id, occurred_at, reason="", message_id=""):
-    """Record one delivery event and stop the inbox's live subscriptions accordingly, under
-    every spelling of its address.
+def email_event_record(
+    *,
+    email: str,
+    event_type: str,
+    event_id: str,
+    occurred_at: datetime,
+    reason: str = "",
+    message_id: str = "",
+) -> bool:
+    """Record one delivery event and act on it for the inbox, under every spelling of its
+    address: a bounce or complaint suppresses the subscriber (a complaint is never downgraded
+    to a bounce; an inbox we never had gets a subscriber, so it is never mailed), Mailgun's
+    unsubscribe stops its live subscriptions.
 
     Mailgun retries webhooks, so the same event may arrive twice, even at the same moment: the
     unique event_id decides, in the same transaction as the state change, so a duplicate
     records nothing and changes nothing. Returns False for a duplicate.
     """
     email = email.strip().lower()
-    new_status = EVENT_STATUS[event_type]
+    new_state = EVENT_STATE.get(event_type)
     with transaction.atomic():
+        if new_state is not None:
+            subscriber = Subscriber.for_address(email)
+        else:
+            subscriber = selectors.address_subscriber(email=email)
         try:
             with transaction.atomic():
                 EmailEvent.objects.create(
+                    subscriber=subscriber,
                     email=email,
                     event_type=event_type,
                     event_id=event_id,
@@ -297,17 +329,18 @@ def email_event_record(*, email, event_type, event_id, occurred_at, reason="", m
                 )
         except IntegrityError:
             return False
-        changes = {"status": new_status}
-        if new_status == Status.UNSUBSCRIBED:
-            changes["unsubscribed_at"] = timezone.now()
-        changed = (
-            selectors.address_subscriptions(email=email)
-            .filter(status__in=Subscription.LIVE_STATUSES)
-            .update(**changes)
-        )
-    logger.info(
-        "%s event %s: %d subscription(s) now %s.", event_type, event_id, changed, new_status
-    )
+        if subscriber is None:
+            changed = 0
+        elif new_state is None:
+            changed = subscriptions_unsubscribe(subscriptions=subscriber.subscriptions.all())
+        else:
+            stronger = Subscriber.objects.filter(pk=subscriber.pk)
+            if new_state == Subscriber.State.BOUNCED:
+                stronger = stronger.exclude(state=Subscriber.State.COMPLAINED)
+            changed = stronger.update(
+                state=new_state, state_changed_at=occurred_at, state_reason=reason
+            )
+    logger.info("%s event %s: %d row(s) changed.", event_type, event_id, changed)
     return True
 
 

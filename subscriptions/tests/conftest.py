@@ -1,19 +1,14 @@
 """Fixtures for the subscriptions tests: subscriptions in any state, a staff client."""
 
 import pytest
-from django.utils import timezone
 
-from subscriptions.models import Subscription
+from . import factories
 
 
 @pytest.fixture
 def make_subscription(db):
-    def make(email="listener@example.com", term="happy", status="active", **extra):
-        if status == Subscription.Status.ACTIVE:
-            extra.setdefault("confirmed_at", timezone.now())
-        return Subscription.objects.create(email=email, term=term, status=status, **extra)
-
-    return make
+    """factories.subscription: status "bounced"/"complained" suppresses the subscriber."""
+    return factories.subscription
 
 
 @pytest.fixture

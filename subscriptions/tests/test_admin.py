@@ -11,7 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions.models import EmailEvent, SentPlaylist, Subscription
+from subscriptions import services
+from subscriptions.models import EmailEvent, SentPlaylist, Subscriber, Subscription
+
+from . import factories
 
 Status = Subscription.Status
 CHANGELIST = reverse("admin:subscriptions_subscription_changelist")
@@ -25,6 +28,10 @@ INLINE_MANAGEMENT = {
 }
 
 pytestmark = pytest.mark.django_db
+
+
+def state_of(address):
+    return Subscriber.objects.get(inbox_key=address).state
 
 
 @pytest.fixture
@@ -103,8 +110,8 @@ def test_list_shows_counts_dates_and_the_last_delivery_event(staff_client, make_
 
 def test_filters_by_status_suppression_and_date(staff_client, make_subscription):
     make_subscription(email="active@example.com")
-    make_subscription(email="bounced@example.com", status=Status.BOUNCED)
-    make_subscription(email="complained@example.com", status=Status.COMPLAINED)
+    make_subscription(email="bounced@example.com", status="bounced")
+    make_subscription(email="complained@example.com", status="complained")
     old = make_subscription(email="old@example.com", status=Status.UNSUBSCRIBED)
     Subscription.objects.filter(pk=old.pk).update(
         created_at=timezone.now() - datetime.timedelta(days=400)
@@ -115,7 +122,9 @@ def test_filters_by_status_suppression_and_date(staff_client, make_subscription)
         assert response.status_code == 200
         return {s.email for s in response.context["cl"].result_list}
 
-    assert emails(status__exact="active") == {"active@example.com"}
+    # Suppression is the subscriber's; their subscriptions stay active.
+    active = {"active@example.com", "bounced@example.com", "complained@example.com"}
+    assert emails(status__exact="active") == active
     assert emails(suppressed="yes") == {"bounced@example.com", "complained@example.com"}
     assert emails(suppressed="no") == {"active@example.com", "old@example.com"}
     since = (timezone.now() - datetime.timedelta(days=7)).isoformat()
@@ -185,15 +194,12 @@ def test_change_page_shows_token_read_only_recent_playlists_and_events(
 
 def test_unsubscribe_action(staff_client, make_subscription):
     live = [make_subscription(email=f"p{n}@example.com") for n in range(2)]
-    bounced = make_subscription(email="gone@example.com", status=Status.BOUNCED)
+    ended = make_subscription(email="gone@example.com", status=Status.UNSUBSCRIBED)
 
-    response = action(staff_client, "unsubscribe", [*live, bounced])
+    response = action(staff_client, "unsubscribe", [*live, ended])
 
     assert "Unsubscribed 2 subscription(s)." in messages_of(response)
-    assert set(Subscription.objects.values_list("status", flat=True)) == {
-        Status.UNSUBSCRIBED,
-        Status.BOUNCED,
-    }
+    assert set(Subscription.objects.values_list("status", flat=True)) == {Status.UNSUBSCRIBED}
 
 
 def test_resend_confirmation_action(staff_client, make_subscription):
@@ -304,15 +310,17 @@ def test_editing_a_row_into_a_second_live_subscription_is_a_form_error(
 
 @pytest.fixture
 def wrongly_suppressed(make_subscription):
-    """An address a forged complaint silenced: its rows complained or ended, the complaint on
-    record; a bounced bystander who must stay as it is."""
+    """An address a forged complaint silenced (its subscriber complained; its rows say what
+    the person chose: two active, one ended), the complaint on record; a bounced bystander
+    with an ended row, who must stay as it is."""
     rows = [
-        make_subscription(email="Victim@example.org", term="happy", status=Status.COMPLAINED),
-        make_subscription(email="victim@example.org", term="sad", status=Status.COMPLAINED),
+        make_subscription(email="Victim@example.org", term="happy", status="complained"),
+        make_subscription(email="victim@example.org", term="sad", status="complained"),
         make_subscription(email="victim@example.org", term="jazz", status=Status.UNSUBSCRIBED),
     ]
     event("victim@example.org", "complained", "forged", event_id="forged-complaint")
-    make_subscription(email="bounced@example.org", status=Status.BOUNCED)
+    make_subscription(email="bounced@example.org", status=Status.UNSUBSCRIBED)
+    factories.subscriber("bounced@example.org", state="bounced")
     return rows
 
 
@@ -331,13 +339,15 @@ def test_clearing_a_complaint_ends_its_suppression_and_records_who_did_it(
     response = action(staff_client, "clear_suppression", wrongly_suppressed[:1])
 
     assert messages_of(response) == [
-        "Cleared the bounce/complaint of 1 address(es): their subscriptions are now "
-        "unsubscribed, and they may subscribe again. Remove them from Mailgun's suppression "
-        "lists too, or Mailgun will not deliver to them."
+        "Cleared the bounce/complaint of 1 address(es): their active subscriptions resume "
+        "with the next daily email. Remove them from Mailgun's suppression lists too, or "
+        "Mailgun will not deliver to them."
     ]
+    assert state_of("victim@example.org") == Subscriber.State.ACTIVE
+    # What the person had chosen is what resumes.
     statuses = [Subscription.objects.get(pk=row.pk).status for row in wrongly_suppressed]
-    assert statuses == [Status.UNSUBSCRIBED] * 3
-    assert Subscription.objects.get(email="bounced@example.org").status == Status.BOUNCED
+    assert statuses == [Status.ACTIVE, Status.ACTIVE, Status.UNSUBSCRIBED]
+    assert state_of("bounced@example.org") == "bounced"
     cleared = EmailEvent.objects.get(event_type=EmailEvent.Type.SUPPRESSION_CLEARED)
     assert cleared.email == "victim@example.org"
     assert cleared.staff_user.username == "editor"
@@ -354,18 +364,19 @@ def test_clearing_a_complaint_ends_its_suppression_and_records_who_did_it(
 
 
 def test_clearing_a_bounce_lets_mark_active_resume_the_mail(staff_client, make_subscription):
-    bounced = make_subscription(email="typo@example.org", status=Status.BOUNCED)
+    bounced = make_subscription(email="typo@example.org", status=Status.UNSUBSCRIBED)
+    factories.subscriber("typo@example.org", state="bounced")
 
     action(staff_client, "mark_active", [bounced])
     bounced.refresh_from_db()
-    assert bounced.status == Status.BOUNCED
+    assert bounced.status == Status.UNSUBSCRIBED
 
     action(staff_client, "clear_suppression", [bounced])
     response = action(staff_client, "mark_active", [bounced])
 
     assert messages_of(response) == ["Marked 1 subscription(s) active."]
     bounced.refresh_from_db()
-    assert bounced.status == Status.ACTIVE
+    assert (bounced.status, state_of("typo@example.org")) == (Status.ACTIVE, "active")
 
 
 def test_clearing_an_address_with_nothing_to_clear_says_so(staff_client, make_subscription):
@@ -386,21 +397,30 @@ def test_mark_active_never_revives_a_suppressed_address(staff_client, wrongly_su
 
     assert messages_of(response) == [
         "Marked 0 subscription(s) active.",
-        "Left 4 subscription(s) alone: the address bounced or complained. If that was wrong, "
+        "Left 2 subscription(s) alone: the address bounced or complained. If that was wrong, "
         "use “Clear bounce/complaint” first.",
     ]
     statuses = [Subscription.objects.get(pk=row.pk).status for row in wrongly_suppressed]
-    assert statuses == [Status.COMPLAINED, Status.COMPLAINED, Status.UNSUBSCRIBED]
+    assert statuses == [Status.ACTIVE, Status.ACTIVE, Status.UNSUBSCRIBED]
     bounced.refresh_from_db()
-    assert bounced.status == Status.BOUNCED
+    assert bounced.status == Status.UNSUBSCRIBED
+    assert (state_of("victim@example.org"), state_of("bounced@example.org")) == (
+        "complained",
+        "bounced",
+    )
 
 
 def test_mark_active_refuses_an_address_whose_complaint_came_when_nothing_was_live(
     staff_client, make_subscription
 ):
-    # The complaint arrived after the person had unsubscribed: no row says "complained".
+    # The complaint arrived after the person had unsubscribed.
     ended = make_subscription(email="quiet@example.org", status=Status.UNSUBSCRIBED)
-    event("quiet@example.org", "complained", "marked as spam")
+    services.email_event_record(
+        email="quiet@example.org",
+        event_type="complained",
+        event_id="late-complaint",
+        occurred_at=timezone.now(),
+    )
 
     action(staff_client, "mark_active", [ended])
 
@@ -411,20 +431,23 @@ def test_mark_active_refuses_an_address_whose_complaint_came_when_nothing_was_li
 def test_the_change_form_cannot_revive_a_suppressed_address_either(
     staff_client, wrongly_suppressed
 ):
-    complained = wrongly_suppressed[0]
-    url = reverse("admin:subscriptions_subscription_change", args=[complained.pk])
-    form = {"email": complained.email, "term": complained.term, **INLINE_MANAGEMENT}
+    ended = wrongly_suppressed[2]
+    url = reverse("admin:subscriptions_subscription_change", args=[ended.pk])
+    form = {"email": ended.email, "term": ended.term, **INLINE_MANAGEMENT}
 
     response = staff_client.post(url, {**form, "status": "active"})
 
     assert response.status_code == 200  # the form again, with the reason
     assert "This address bounced or complained." in response.content.decode()
-    complained.refresh_from_db()
-    assert complained.status == Status.COMPLAINED
-    # Other edits of a suppressed row still save.
-    staff_client.post(url, {**form, "status": "unsubscribed"})
-    complained.refresh_from_db()
-    assert complained.status == Status.UNSUBSCRIBED
+    ended.refresh_from_db()
+    assert ended.status == Status.UNSUBSCRIBED
+    # Other edits of a suppressed address's rows still save.
+    live = wrongly_suppressed[0]
+    live_url = reverse("admin:subscriptions_subscription_change", args=[live.pk])
+    live_form = {"email": live.email, "term": live.term, **INLINE_MANAGEMENT}
+    staff_client.post(live_url, {**live_form, "status": "unsubscribed"})
+    live.refresh_from_db()
+    assert live.status == Status.UNSUBSCRIBED
 
 
 def test_clearing_needs_the_change_permission(make_subscription, wrongly_suppressed):
@@ -436,4 +459,4 @@ def test_clearing_needs_the_change_permission(make_subscription, wrongly_suppres
     action(client, "clear_suppression", wrongly_suppressed[:1])
 
     assert not EmailEvent.objects.filter(event_type=EmailEvent.Type.SUPPRESSION_CLEARED).exists()
-    assert Subscription.objects.get(pk=wrongly_suppressed[0].pk).status == Status.COMPLAINED
+    assert state_of("victim@example.org") == "complained"

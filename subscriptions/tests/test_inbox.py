@@ -17,6 +17,8 @@ from subscriptions import selectors, services
 from subscriptions.addresses import plain_address
 from subscriptions.models import EmailEvent, Subscription
 
+from . import factories
+
 Status = Subscription.Status
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")
 
@@ -95,7 +97,7 @@ def test_a_complained_inbox_gets_no_mail_under_any_spelling(spelling):
     assert not Subscription.objects.filter(inbox_key="victim@x.com").exists()
 
 
-def test_a_complaint_ends_every_spelling_of_the_inbox_old_quoted_rows_too():
+def test_a_complaint_stops_every_spelling_of_the_inbox_old_quoted_rows_too():
     rows = [
         old_row('"victim"@x.com', term="happy"),
         old_row("Victim+news@x.com", term="sad"),
@@ -105,8 +107,9 @@ def test_a_complaint_ends_every_spelling_of_the_inbox_old_quoted_rows_too():
 
     complaint("victim@x.com")
 
-    statuses = [Subscription.objects.get(pk=row.pk).status for row in rows]
-    assert statuses == [Status.COMPLAINED, Status.COMPLAINED, Status.COMPLAINED, Status.ACTIVE]
+    states = [Subscription.objects.get(pk=row.pk).subscriber.state for row in rows]
+    assert states == ["complained", "complained", "complained", "active"]
+    assert len({row.subscriber_id for row in rows[:3]}) == 1  # one inbox, one subscriber
 
 
 def test_a_complaint_reported_for_a_quoted_spelling_suppresses_the_plain_one():
@@ -116,14 +119,15 @@ def test_a_complaint_reported_for_a_quoted_spelling_suppresses_the_plain_one():
 
 
 def test_an_old_complained_quoted_row_suppresses_the_plain_address():
-    old_row('"victim"@x.com', status=Status.COMPLAINED)
+    old_row('"victim"@x.com')
+    factories.subscriber('"victim"@x.com', state="complained")
     response = subscribe("victim@x.com", term="brand new term")
     assert response.status_code == 200
     assert mail.outbox == []
     assert not Subscription.objects.filter(term="brand new term").exists()
 
 
-def test_a_bounce_ends_every_spelling_of_the_inbox():
+def test_a_bounce_stops_every_spelling_of_the_inbox():
     rows = [old_row("Listener@x.com"), old_row("listener+news@x.com", term="sad")]
     services.email_event_record(
         email="listener@x.com",
@@ -131,7 +135,7 @@ def test_a_bounce_ends_every_spelling_of_the_inbox():
         event_id="bounce-1",
         occurred_at=timezone.now(),
     )
-    assert {Subscription.objects.get(pk=row.pk).status for row in rows} == {Status.BOUNCED}
+    assert {Subscription.objects.get(pk=row.pk).subscriber.state for row in rows} == {"bounced"}
 
 
 def test_unsubscribe_all_stops_every_spelling_of_the_inbox():

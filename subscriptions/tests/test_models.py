@@ -38,10 +38,12 @@ def test_one_live_subscription_per_email_and_term_whatever_the_case(second_statu
 
 
 def test_ended_subscriptions_do_not_block_a_new_live_one():
-    for status in (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED):
-        Subscription.objects.create(email="listener@example.com", term="happy", status=status)
+    for _ in range(2):
+        Subscription.objects.create(
+            email="listener@example.com", term="happy", status=Status.UNSUBSCRIBED
+        )
     Subscription.objects.create(email="listener@example.com", term="happy", status=Status.PENDING)
-    assert Subscription.objects.count() == 4
+    assert Subscription.objects.count() == 3
 
 
 def test_empty_term_is_refused_by_the_database():
