@@ -11,7 +11,11 @@ from django.utils.text import Truncator
 
 from search import spotify
 
-from . import selectors, services
+from . import (
+    admin_subscribers,  # noqa: F401  (registers the Subscriber admin)
+    selectors,
+    services,
+)
 from .addresses import canonical_email
 from .models import DailyEmail, EmailEvent, SentPlaylist, Subscriber, Subscription
 

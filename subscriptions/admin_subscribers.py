@@ -1,0 +1,131 @@
+"""The Subscriber admin: one row per inbox, its subscriptions inline, its history and events."""
+
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+
+from . import services
+from .addresses import canonical_email
+from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
+
+
+class SubscriptionInline(admin.TabularInline):
+    """The person's moods; each row links to its own page for the subscription actions."""
+
+    model = Subscription
+    fields = ["term", "status", "created_at", "confirmed_at", "unsubscribed_at", "last_sent_at"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    extra = 0
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def with_subscriber_summary(queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
+    """`history_count` and the latest delivery event (`last_event_type`/`_reason`/`_at`) in
+    the list's one query: correlated subqueries, paid only by the rows of one page."""
+    history_count = (
+        SentPlaylist.objects.filter(subscription__subscriber=OuterRef("pk"))
+        .order_by()
+        .values("subscription__subscriber")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    latest_event = EmailEvent.objects.filter(subscriber=OuterRef("pk")).order_by(
+        "-occurred_at", "-id"
+    )
+    return queryset.annotate(
+        history_count=Coalesce(Subquery(history_count), 0),
+        last_event_type=Subquery(latest_event.values("event_type")[:1]),
+        last_event_reason=Subquery(latest_event.values("reason")[:1]),
+        last_event_at=Subquery(latest_event.values("occurred_at")[:1]),
+    )
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "state",
+        "paused_until",
+        "created_at",
+        "last_sent_at",
+        "playlists_sent",
+        "last_event",
+    ]
+    list_filter = ["state", "created_at", "last_sent_at"]
+    search_fields = ["email", "inbox_key"]
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    # The manage token is a credential: staff never need to see it.
+    fields = [
+        "email",
+        "inbox_key",
+        "state",
+        "state_changed_at",
+        "state_reason",
+        "paused_until",
+        "created_at",
+        "last_sent_at",
+    ]
+    readonly_fields = [name for name in fields if name != "paused_until"]
+    inlines = [SubscriptionInline]
+    actions = ["unsubscribe_all", "clear_suppression"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
+        return with_subscriber_summary(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        # Any spelling of an address finds its inbox (case, +tag, quotes).
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            results |= queryset.filter(inbox_key=canonical_email(search_term))
+        return results, duplicates
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a subscriber comes from the subscribe form
+
+    @admin.display(description="playlists sent", ordering="history_count")
+    def playlists_sent(self, obj: Subscriber) -> int:
+        return obj.history_count
+
+    @admin.display(description="last delivery event", ordering="last_event_at")
+    def last_event(self, obj: Subscriber) -> str:
+        if not obj.last_event_type:
+            return "—"
+        label = EmailEvent.Type(obj.last_event_type).label
+        return f"{label}: {obj.last_event_reason}" if obj.last_event_reason else label
+
+    @admin.action(description="Unsubscribe from everything")
+    def unsubscribe_all(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        subscriptions = Subscription.objects.filter(subscriber__in=queryset)
+        changed = services.subscriptions_unsubscribe(subscriptions=subscriptions)
+        self.message_user(request, f"Unsubscribed {changed} subscription(s).", messages.SUCCESS)
+
+    @admin.action(description="Clear bounce/complaint", permissions=["change"])
+    def clear_suppression(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        addresses = list(queryset.values_list("email", flat=True))
+        cleared = sum(
+            services.address_suppression_clear(email=email, staff_user=request.user)
+            for email in addresses
+        )
+        if cleared:
+            self.message_user(
+                request,
+                f"Cleared the bounce/complaint of {cleared} subscriber(s): their active "
+                "subscriptions resume with the next daily email. Remove them from Mailgun's "
+                "suppression lists too, or Mailgun will not deliver to them.",
+                messages.SUCCESS,
+            )
+        if len(addresses) > cleared:
+            self.message_user(
+                request,
+                f"{len(addresses) - cleared} subscriber(s) had no bounce or complaint to clear.",
+                messages.WARNING,
+            )
