@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from subscriptions import selectors
-from subscriptions.models import Subscription
+from subscriptions.models import Subscriber, Subscription
 
 pytestmark = [
     pytest.mark.postgres,
@@ -105,3 +105,23 @@ def test_simultaneous_posts_for_one_inbox_send_no_more_than_its_limit(settings):
     assert set(statuses) == {200, 429}
     assert 1 <= statuses.count(200) <= 2
     assert len(mail.outbox) == statuses.count(200)
+
+
+def test_simultaneous_subscribes_for_one_inbox_in_different_spellings_leave_one_subscriber(
+    settings,
+):
+    """Four spellings of one inbox, four terms, at once: the unique inbox key lets one
+    subscriber insert win; the others find it, so every subscription is that person's."""
+    settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = THREADS
+    spellings = ["ann@example.com", "Ann@Example.com", "ann+a@example.com", "ANN+b@EXAMPLE.com"]
+    payloads = [
+        {"email": spellings[n], "term": f"term {n}", "homepage": ""} for n in range(THREADS)
+    ]
+
+    statuses = post_together(payloads)
+
+    assert statuses == [200] * THREADS
+    [subscriber] = Subscriber.objects.all()
+    assert subscriber.inbox_key == "ann@example.com"
+    assert set(Subscription.objects.values_list("subscriber", flat=True)) == {subscriber.pk}
+    assert Subscription.objects.count() == THREADS
