@@ -114,6 +114,8 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField("created", default=timezone.now, editable=False)
     last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
 
+    objects = InboxKeyQuerySet.as_manager()
+
     class Meta:
         verbose_name = "subscriber"
         verbose_name_plural = "subscribers"
@@ -151,10 +153,30 @@ class Subscriber(models.Model):
 
 class SubscriptionQuerySet(InboxKeyQuerySet):
     def bulk_create(self, objs, *args, **kwargs):
+        """Rows made from an address alone get their inbox's subscriber, made in bulk too."""
         objs = list(objs)
         for obj in objs:
             obj.normalize_fields()
-            obj.attach_subscriber()
+        orphans = [obj for obj in objs if obj.subscriber_id is None]
+        if orphans:
+            first_spelling = {}
+            for obj in orphans:
+                first_spelling.setdefault(obj.inbox_key, obj.email)
+            Subscriber.objects.bulk_create(
+                [Subscriber(email=email) for email in first_spelling.values()],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+            ids = {}
+            keys = list(first_spelling)
+            for start in range(0, len(keys), 1000):
+                ids.update(
+                    Subscriber.objects.filter(inbox_key__in=keys[start : start + 1000]).values_list(
+                        "inbox_key", "pk"
+                    )
+                )
+            for obj in orphans:
+                obj.subscriber_id = ids[obj.inbox_key]
         return super().bulk_create(objs, *args, **kwargs)
 
     def _pending(self):
@@ -244,12 +266,16 @@ class Subscription(models.Model):
 
     def save(self, *args, update_fields=None, **kwargs):
         self.normalize_fields()
-        self.attach_subscriber()
+        if update_fields is None or "email" in update_fields:
+            self.attach_subscriber()
+            if update_fields is not None:
+                update_fields = {*update_fields, "subscriber"}
         super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
 
     def attach_subscriber(self) -> None:
-        """A subscription made from an address alone belongs to that inbox's subscriber."""
-        if self.subscriber_id is None:
+        """A subscription belongs to the subscriber of its address's inbox: one made from an
+        address alone gets it, and one whose address staff corrected to another inbox moves."""
+        if self.subscriber_id is None or self.subscriber.inbox_key != self.inbox_key:
             self.subscriber = Subscriber.for_address(self.email)
 
     def normalize_fields(self):

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from subscriptions.models import EmailEvent, SentPlaylist, Subscription
+from subscriptions.models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
 Status = Subscription.Status
 
@@ -78,3 +78,28 @@ def test_an_email_event_is_recorded_once():
 def test_str_reads_well_in_the_admin():
     subscription = Subscription(email="listener@example.com", term="happy", status=Status.PENDING)
     assert str(subscription) == "listener@example.com — “happy” (pending confirmation)"
+
+
+def test_a_subscription_belongs_to_the_subscriber_of_its_inbox_and_moves_with_its_address():
+    first = Subscription.objects.create(email="Ann@example.org", term="jazz")
+    second = Subscription.objects.create(email="ann+music@example.org", term="calm")
+    assert first.subscriber == second.subscriber
+    assert first.subscriber.email == "Ann@example.org"  # as typed first
+
+    second.email = "bo@example.org"  # staff correcting a typo
+    second.save()
+
+    second.refresh_from_db()
+    assert second.subscriber.inbox_key == "bo@example.org"
+    assert first.subscriber.subscriptions.get() == first
+
+
+def test_subscriber_tokens_are_long_and_unique_and_pause_covers_its_last_day():
+    ann = Subscriber.for_address("ann@example.org")
+    bo = Subscriber.for_address("bo@example.org")
+    assert ann.manage_token != bo.manage_token and len(ann.manage_token) >= 43  # 256 bits
+    assert Subscriber.for_address("ANN+x@example.org") == ann
+    ann.paused_until = datetime.date(2026, 12, 24)
+    assert ann.is_paused(datetime.date(2026, 12, 24))
+    assert not ann.is_paused(datetime.date(2026, 12, 25))
+    assert str(ann) == "ann@example.org" and not ann.is_suppressed
