@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from subscriptions import services
-from subscriptions.models import SubscribeEmail, Subscription
+from subscriptions.models import SubscribeEmail, Subscriber, Subscription
+
+from . import factories
 
 Status = Subscription.Status
 
@@ -186,3 +188,23 @@ def test_a_dry_run_of_the_daily_email_removes_nothing(rows, fake_spotify):
     call_command("send_daily_playlists", "--dry-run", stdout=StringIO(), stderr=StringIO())
 
     assert remaining(rows) == set(rows)
+
+
+def test_subscribers_left_with_nothing_are_removed_but_never_a_suppressed_one():
+    expired = Subscription.objects.create(email="gone@example.com", term="x", status="pending")
+    Subscription.objects.filter(pk=expired.pk).update(created_at=days_ago(8))
+    kept = factories.subscription("kept@example.com")
+    factories.subscriber("spam@example.com", state="complained")
+    factories.subscriber("limited@example.com")
+    SubscribeEmail.objects.create(inbox_key="limited@example.com", kind="confirmation")
+    Subscriber.objects.update(created_at=days_ago(8))
+
+    dry = services.pending_subscriptions_expire(dry_run=True)
+    result = services.pending_subscriptions_expire()
+
+    assert (dry.subscribers, result.subscribers) == (1, 1)
+    assert set(Subscriber.objects.values_list("inbox_key", flat=True)) == {
+        kept.subscriber.inbox_key,
+        "spam@example.com",  # a stop is never forgotten
+        "limited@example.com",  # its emails still count towards today's limit
+    }

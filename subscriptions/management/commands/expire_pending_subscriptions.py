@@ -36,8 +36,9 @@ class Command(BaseCommand):
             raise CommandError(f"Expiring pending subscriptions failed: {error}") from error
         verb = "would remove" if dry_run else "removed"
         summary = (
-            f"{verb} {result.subscriptions} expired pending subscription(s) and "
-            f"{result.subscribe_emails} old subscribe-email record(s)"
+            f"{verb} {result.subscriptions} expired pending subscription(s), "
+            f"{result.subscribe_emails} old subscribe-email record(s) and "
+            f"{result.subscribers} subscriber(s) left with no subscription"
         )
         if options["verbosity"] >= 1:
             self.stdout.write(self.style.SUCCESS(summary))
