@@ -480,13 +480,8 @@ class SubscribeEmail(models.Model):
         # Mailgun accepts and never delivers, so this answer takes as long as the others.
         WITHHELD = "withheld", "Withheld (suppressed address, not delivered)"
 
-    inbox_key = inbox_key_field()
     subscriber = models.ForeignKey(
-        Subscriber,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="subscribe_emails",
+        Subscriber, on_delete=models.CASCADE, related_name="subscribe_emails"
     )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     sent_at = models.DateTimeField("sent", default=timezone.now)
@@ -496,17 +491,12 @@ class SubscribeEmail(models.Model):
         verbose_name_plural = "subscribe emails"
         ordering = ["-sent_at", "-id"]
         indexes = [
-            models.Index(fields=["inbox_key", "sent_at"], name="subscribeemail_inbox_idx"),
+            models.Index(fields=["subscriber", "sent_at"], name="subscribeemail_subscriber_idx"),
             models.Index(fields=["sent_at"], name="subscribeemail_sent_idx"),
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} to {self.inbox_key} at {self.sent_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.subscriber_id is None:
-            self.subscriber = Subscriber.objects.filter(inbox_key=self.inbox_key).first()
-        super().save(*args, **kwargs)
+        return f"{self.get_kind_display()} at {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class WebhookSignature(models.Model):

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import SubscribeEmail
+from .models import SubscribeEmail, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ def allow_subscribe_post(request: HttpRequest) -> bool:
     )
 
 
-def inbox_email_reserve(*, inbox_key: str, kind: str) -> SubscribeEmail | None:
-    """Book one subscribe-form email to an inbox; None when it already had its share.
+def inbox_email_reserve(*, subscriber: Subscriber, kind: str) -> SubscribeEmail | None:
+    """Book one subscribe-form email to a subscriber's inbox; None when it had its share.
 
     At most SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY in any 24 hours, whatever the address's
     state (a confirmation, an "already subscribed" notice or a withheld stand-in all count),
@@ -108,9 +108,9 @@ def inbox_email_reserve(*, inbox_key: str, kind: str) -> SubscribeEmail | None:
     the booking when the email could not be sent, so a retry is not held against it.
     """
     with transaction.atomic():
-        booking = SubscribeEmail.objects.create(inbox_key=inbox_key, kind=kind)
+        booking = SubscribeEmail.objects.create(subscriber=subscriber, kind=kind)
     since = timezone.now() - datetime.timedelta(seconds=DAY)
-    booked = SubscribeEmail.objects.filter(inbox_key=inbox_key, sent_at__gt=since)
+    booked = SubscribeEmail.objects.filter(subscriber=subscriber, sent_at__gt=since)
     if booked.count() > settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY:
         booking.delete()
         return None

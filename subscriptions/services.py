@@ -62,7 +62,7 @@ def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
     term = normalize_term(term)
     subscription = None
     # The inbox's one subscriber, made now if it is new: the limit's record points at it.
-    Subscriber.for_address(email)
+    subscriber = Subscriber.for_address(email)
     if selectors.address_has_complained(email=email):
         kind = Kind.WITHHELD
     else:
@@ -70,7 +70,7 @@ def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
         active = subscription is not None and subscription.status == Status.ACTIVE
         kind = Kind.ALREADY_SUBSCRIBED if active else Kind.CONFIRMATION
 
-    booking = ratelimit.inbox_email_reserve(inbox_key=canonical_email(email), kind=kind)
+    booking = ratelimit.inbox_email_reserve(subscriber=subscriber, kind=kind)
     if booking is None:
         logger.info("Subscribe request over the inbox's daily limit; nothing sent.")
         return SubscribeOutcome.LIMITED

@@ -161,9 +161,10 @@ def test_the_command_is_quiet_at_verbosity_zero(rows):
 
 
 def test_the_service_also_forgets_old_subscribe_email_records():
-    old = SubscribeEmail.objects.create(inbox_key="a@example.com", kind="confirmation")
+    subscriber = factories.subscriber("a@example.com")
+    old = SubscribeEmail.objects.create(subscriber=subscriber, kind="confirmation")
     SubscribeEmail.objects.filter(pk=old.pk).update(sent_at=days_ago(8))
-    recent = SubscribeEmail.objects.create(inbox_key="a@example.com", kind="confirmation")
+    recent = SubscribeEmail.objects.create(subscriber=subscriber, kind="confirmation")
 
     result = services.pending_subscriptions_expire()
 
@@ -195,8 +196,8 @@ def test_subscribers_left_with_nothing_are_removed_but_never_a_suppressed_one():
     Subscription.objects.filter(pk=expired.pk).update(created_at=days_ago(8))
     kept = factories.subscription("kept@example.com")
     factories.subscriber("spam@example.com", state="complained")
-    factories.subscriber("limited@example.com")
-    SubscribeEmail.objects.create(inbox_key="limited@example.com", kind="confirmation")
+    limited = factories.subscriber("limited@example.com")
+    SubscribeEmail.objects.create(subscriber=limited, kind="confirmation")
     Subscriber.objects.update(created_at=days_ago(8))
 
     dry = services.pending_subscriptions_expire(dry_run=True)

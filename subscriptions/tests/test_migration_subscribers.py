@@ -213,3 +213,31 @@ def test_old_tokens_still_confirm_and_unsubscribe_by_page_and_one_click(migrator
     assert response.status_code == 200
     ann = Subscription.objects.filter(subscriber__inbox_key="ann@example.org")
     assert set(ann.values_list("status", flat=True)) == {"unsubscribed"}
+
+
+def test_a_booking_of_an_inbox_without_subscriptions_still_counts_after_migrating(migrator):
+    state = migrator.apply_initial_migration(BEFORE)
+    state.apps.get_model("subscriptions", "SubscribeEmail").objects.create(
+        inbox_key="lone@example.org", kind="confirmation"
+    )
+    state = migrator.apply_tested_migration(("subscriptions", "0014_subscribe_email_by_subscriber"))
+    [booking] = state.apps.get_model("subscriptions", "SubscribeEmail").objects.all()
+    assert booking.subscriber.inbox_key == "lone@example.org"
+    assert booking.subscriber.state == "active"
+
+
+def test_bookings_migrate_back_to_their_inbox_key(migrator):
+    state = migrator.apply_initial_migration(
+        ("subscriptions", "0014_subscribe_email_by_subscriber")
+    )
+    subscriber = state.apps.get_model("subscriptions", "Subscriber").objects.create(
+        email="Ann@example.org", inbox_key="ann@example.org"
+    )
+    state.apps.get_model("subscriptions", "SubscribeEmail").objects.create(
+        subscriber=subscriber, kind="confirmation"
+    )
+    state = migrator.apply_tested_migration(
+        ("subscriptions", "0013_subscription_status_without_suppression")
+    )
+    [booking] = state.apps.get_model("subscriptions", "SubscribeEmail").objects.all()
+    assert booking.inbox_key == "ann@example.org"

@@ -50,7 +50,7 @@ def test_every_state_makes_one_mailgun_call(fake_mailgun, make_subscription, sta
 
     assert response.status_code == 200
     assert [request["recipients"] for request in fake_mailgun.requests] == [[ADDRESS]]
-    assert SubscribeEmail.objects.filter(inbox_key=ADDRESS).count() == 1
+    assert SubscribeEmail.objects.filter(subscriber__inbox_key=ADDRESS).count() == 1
 
 
 def test_the_active_path_delivers_how_to_stop_or_change_it(fake_mailgun, make_subscription):
