@@ -220,7 +220,7 @@ def test_a_booking_of_an_inbox_without_subscriptions_still_counts_after_migratin
     state.apps.get_model("subscriptions", "SubscribeEmail").objects.create(
         inbox_key="lone@example.org", kind="confirmation"
     )
-    state = migrator.apply_tested_migration(("subscriptions", "0014_subscribe_email_by_subscriber"))
+    state = migrator.apply_tested_migration(("subscriptions", "0015_subscribe_email_by_subscriber"))
     [booking] = state.apps.get_model("subscriptions", "SubscribeEmail").objects.all()
     assert booking.subscriber.inbox_key == "lone@example.org"
     assert booking.subscriber.state == "active"
@@ -228,7 +228,7 @@ def test_a_booking_of_an_inbox_without_subscriptions_still_counts_after_migratin
 
 def test_bookings_migrate_back_to_their_inbox_key(migrator):
     state = migrator.apply_initial_migration(
-        ("subscriptions", "0014_subscribe_email_by_subscriber")
+        ("subscriptions", "0015_subscribe_email_by_subscriber")
     )
     subscriber = state.apps.get_model("subscriptions", "Subscriber").objects.create(
         email="Ann@example.org", inbox_key="ann@example.org"
