@@ -416,9 +416,9 @@ class EmailEvent(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed at Mailgun"
         SUPPRESSION_CLEARED = "cleared", "Bounce/complaint cleared by staff"
 
-    email = models.EmailField("email address", max_length=254)  # lower-cased
-    inbox_key = inbox_key_field()
-    # None for an address we never had a subscriber for.
+    # The address as Mailgun reported it (lower-cased), for the record: rows are found by
+    # their subscriber, which is None for an address we never had.
+    recipient = models.EmailField("recipient", max_length=254)
     subscriber = models.ForeignKey(
         Subscriber,
         on_delete=models.CASCADE,
@@ -444,26 +444,24 @@ class EmailEvent(models.Model):
         related_name="+",
     )
 
-    objects = InboxKeyQuerySet.as_manager()
-
     class Meta:
         verbose_name = "email event"
         verbose_name_plural = "email events"
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["inbox_key", "-occurred_at"], name="emailevent_inbox_idx")]
+        indexes = [
+            models.Index(fields=["subscriber", "-occurred_at"], name="emailevent_subscriber_idx")
+        ]
 
     def __str__(self):
         when = f"{self.occurred_at:%Y-%m-%d %H:%M}"
-        return f"{self.get_event_type_display()} for {self.email} at {when}"
+        return f"{self.get_event_type_display()} for {self.recipient} at {when}"
 
-    def save(self, *args, update_fields=None, **kwargs):
-        self.normalize_fields()
-        super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
-
-    def normalize_fields(self):
-        self.inbox_key = canonical_email(self.email)
-        if self.subscriber_id is None:
-            self.subscriber = Subscriber.objects.filter(inbox_key=self.inbox_key).first()
+    def save(self, *args, **kwargs):
+        if self.subscriber_id is None:  # an event recorded from the address alone
+            self.subscriber = Subscriber.objects.filter(
+                inbox_key=canonical_email(self.recipient)
+            ).first()
+        super().save(*args, **kwargs)
 
 
 class SubscribeEmail(models.Model):

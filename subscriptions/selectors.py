@@ -68,7 +68,7 @@ def address_is_suppressed(*, email: str) -> bool:
 
 def address_events(*, email: str) -> QuerySet[EmailEvent]:
     """Delivery events of the inbox `email` reaches, under any spelling, newest first."""
-    return EmailEvent.objects.filter(inbox_key=canonical_email(email))
+    return EmailEvent.objects.filter(subscriber__inbox_key=canonical_email(email))
 
 
 def with_delivery_summary(queryset):
@@ -85,7 +85,7 @@ def with_delivery_summary(queryset):
         .annotate(count=Count("id"))
         .values("count")
     )
-    latest_event = EmailEvent.objects.filter(inbox_key=OuterRef("inbox_key")).order_by(
+    latest_event = EmailEvent.objects.filter(subscriber=OuterRef("subscriber")).order_by(
         "-occurred_at", "-id"
     )
     return queryset.annotate(

@@ -297,7 +297,7 @@ def address_suppression_clear(*, email: str, staff_user: AbstractBaseUser) -> bo
         subscriber.save(update_fields=["state", "state_changed_at", "state_reason"])
         EmailEvent.objects.create(
             subscriber=subscriber,
-            email=email.strip().lower(),
+            recipient=email.strip().lower(),
             event_type=EmailEvent.Type.SUPPRESSION_CLEARED,
             event_id=f"staff:{uuid.uuid4()}",
             occurred_at=now,
@@ -345,7 +345,7 @@ def email_event_record(
             with transaction.atomic():
                 EmailEvent.objects.create(
                     subscriber=subscriber,
-                    email=email,
+                    recipient=email,
                     event_type=event_type,
                     event_id=event_id,
                     occurred_at=occurred_at,

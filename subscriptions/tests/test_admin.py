@@ -63,7 +63,7 @@ def sent(subscription, number, *, sent_on=None):
 
 def event(email, event_type, reason="", *, minutes_ago=0, event_id=None):
     return EmailEvent.objects.create(
-        email=email,
+        recipient=email,
         event_type=event_type,
         event_id=event_id or f"{email}-{event_type}-{minutes_ago}",
         occurred_at=timezone.now() - datetime.timedelta(minutes=minutes_ago),
@@ -349,7 +349,7 @@ def test_clearing_a_complaint_ends_its_suppression_and_records_who_did_it(
     assert statuses == [Status.ACTIVE, Status.ACTIVE, Status.UNSUBSCRIBED]
     assert state_of("bounced@example.org") == "bounced"
     cleared = EmailEvent.objects.get(event_type=EmailEvent.Type.SUPPRESSION_CLEARED)
-    assert cleared.email == "victim@example.org"
+    assert cleared.recipient == "victim@example.org"
     assert cleared.staff_user.username == "editor"
     assert "editor" in cleared.reason
     assert timezone.now() - cleared.occurred_at < datetime.timedelta(minutes=1)

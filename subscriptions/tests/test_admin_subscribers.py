@@ -125,7 +125,7 @@ def test_the_list_page_query_count_does_not_grow_with_its_rows(admin_client):
         subscription = factories.subscription(f"p{number}@example.org", term=f"t{number}")
         sent(subscription, number)
         EmailEvent.objects.create(
-            email=f"p{number}@example.org",
+            recipient=f"p{number}@example.org",
             event_type="bounced",
             event_id=f"e{number}",
             occurred_at=timezone.now(),

@@ -148,7 +148,7 @@ def test_the_events_of_an_inbox_are_found_from_any_spelling():
     complaint("Victim+list@X.com")
     events = selectors.address_events(email='"victim"@x.com')
     assert [event.event_id for event in events] == ["complaint-1"]
-    assert EmailEvent.objects.get().inbox_key == "victim@x.com"
+    assert EmailEvent.objects.get().subscriber.inbox_key == "victim@x.com"
 
 
 def test_the_admin_list_shows_an_inbox_event_on_every_spelling(make_subscription):

@@ -241,3 +241,27 @@ def test_bookings_migrate_back_to_their_inbox_key(migrator):
     )
     [booking] = state.apps.get_model("subscriptions", "SubscribeEmail").objects.all()
     assert booking.inbox_key == "ann@example.org"
+
+
+def test_events_are_found_by_subscriber_and_keep_their_recipient_both_ways(migrator):
+    state = migrator.apply_initial_migration(
+        ("subscriptions", "0015_subscribe_email_by_subscriber")
+    )
+    ann = state.apps.get_model("subscriptions", "Subscriber").objects.create(
+        email="Ann@example.org", inbox_key="ann@example.org"
+    )
+    state.apps.get_model("subscriptions", "EmailEvent").objects.create(
+        email="ann+news@example.org",
+        inbox_key="ann@example.org",
+        event_type="bounced",
+        event_id="late",
+        occurred_at=timezone.now(),
+    )
+
+    state = migrator.apply_tested_migration(("subscriptions", "0017_email_event_by_subscriber"))
+    [event] = state.apps.get_model("subscriptions", "EmailEvent").objects.all()
+    assert (event.recipient, event.subscriber_id) == ("ann+news@example.org", ann.pk)
+
+    state = migrator.apply_tested_migration(("subscriptions", "0015_subscribe_email_by_subscriber"))
+    [event] = state.apps.get_model("subscriptions", "EmailEvent").objects.all()
+    assert (event.email, event.inbox_key) == ("ann+news@example.org", "ann@example.org")

@@ -69,7 +69,7 @@ def test_a_playlist_is_recorded_once_per_subscription():
 
 
 def test_an_email_event_is_recorded_once():
-    fields = {"email": "a@example.com", "event_type": "bounced", "occurred_at": timezone.now()}
+    fields = {"recipient": "a@example.com", "event_type": "bounced", "occurred_at": timezone.now()}
     EmailEvent.objects.create(event_id="evt-1", **fields)
     with pytest.raises(IntegrityError), transaction.atomic():
         EmailEvent.objects.create(event_id="evt-1", **fields)

@@ -133,7 +133,7 @@ def test_stopping_events_stop_the_inbox_under_every_spelling(
             assert current(rows) == UNCHANGED, address
     assert current(address_book["bystander"]) == [Status.ACTIVE, ACTIVE]
     [event] = EmailEvent.objects.all()
-    assert (event.email, event.event_type) == (recipient, event_type)
+    assert (event.recipient, event.event_type) == (recipient, event_type)
 
 
 @pytest.mark.parametrize("name", ["failed_temporary", "delivered", "opened", "clicked", "accepted"])
@@ -241,7 +241,7 @@ def test_recipient_is_matched_whatever_its_case(make_subscription):
     post(payload)
 
     assert current([row]) == [Status.ACTIVE, "complained"]
-    assert EmailEvent.objects.get().email == "alice@example.org"
+    assert EmailEvent.objects.get().recipient == "alice@example.org"
 
 
 def test_after_a_complaint_the_form_sends_nothing(client, address_book):
