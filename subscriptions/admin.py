@@ -321,9 +321,10 @@ class UnknownFilter(admin.SimpleListFilter):
 
 @admin.register(DailyEmail)
 class DailyEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["day", "email", "status", "attempts", "reason", "message_id", "updated_at"]
+    list_display = ["day", "subscriber", "status", "attempts", "reason", "message_id", "updated_at"]
     list_filter = [UnknownFilter, "status", "day"]
-    search_fields = ["email", "message_id"]
+    list_select_related = ["subscriber"]
+    search_fields = ["subscriber__email", "message_id"]
     date_hierarchy = "day"
 
     @admin.display(description="error")
@@ -348,8 +349,8 @@ class DailyEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
-        # Claims hold the inbox key: any spelling of the address finds its inbox's claims.
+        # Any spelling of the address finds its inbox's claims.
         results, duplicates = super().get_search_results(request, queryset, search_term)
         if "@" in search_term:
-            results |= queryset.filter(email=canonical_email(search_term))
+            results |= queryset.filter(subscriber__inbox_key=canonical_email(search_term))
         return results, duplicates

@@ -97,7 +97,6 @@ PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+"
 )
-INBOX_KEY_LENGTH = DailyEmail._meta.get_field("email").max_length
 TOKEN_MARK = "RECIPIENTTOKEN"  # noqa: S105 - a marker that survives reverse(), unlike "%"
 CONSOLE_BACKENDS = {
     "django.core.mail.backends.console.EmailBackend",
@@ -445,7 +444,7 @@ class _Run:
         settled = set(
             DailyEmail.objects.filter(day=self.today)
             .exclude(records.retryable_claims())
-            .values_list("email", flat=True)
+            .values_list("subscriber__inbox_key", flat=True)
         )
         terms_of = {}
         for inbox, term in self._read_members(with_terms=True):
@@ -461,10 +460,9 @@ class _Run:
         rows = (
             _due_subscriptions(self.today)
             .order_by(Lower("term"), Lower("email"), "pk")
-            .values_list("pk", "email", "term", "subscriber_id")
+            .values_list("pk", "subscriber__inbox_key", "term", "subscriber_id")
         )
-        for pk, email, term, subscriber_id in rows.iterator(chunk_size=5000):
-            inbox = self.inbox_of.get(pk) or _inbox(email)
+        for pk, inbox, term, subscriber_id in rows.iterator(chunk_size=5000):
             self.inbox_of[pk] = inbox
             self.subscriber_of[inbox] = subscriber_id
             self.members.setdefault(inbox, []).append(pk)
@@ -491,13 +489,13 @@ class _Run:
         day = ops.adapt_datefield_value(self.today)
         now = ops.adapt_datetimefield_value(timezone.now())
         pending = DailyEmail.Status.PENDING.value
-        fields = ("email", "subscriber_id", "day", "status", "message_id", "attempts", "error")
+        fields = ("subscriber_id", "day", "status", "message_id", "attempts", "error")
         for chunk in _chunks(addresses, CLAIM_CHUNK):
             records.insert_ignoring_conflicts(
                 DailyEmail,
                 (*fields, "created_at", "updated_at"),
                 [
-                    (address, self.subscriber_of.get(address), day, pending, "", 0, "", now, now)
+                    (self.subscriber_of[address], day, pending, "", 0, "", now, now)
                     for address in chunk
                 ],
             )
@@ -509,14 +507,15 @@ class _Run:
         errors) is not taken again by this run, without an ever-growing exclusion list.
         """
         claims = list(
-            DailyEmail.objects.select_for_update(skip_locked=True)
-            .only("pk", "email", "attempts")
+            DailyEmail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("subscriber")
+            .only("pk", "attempts", "subscriber__inbox_key")
             .filter(records.retryable_claims(), day=self.today, pk__gt=after)
             .order_by("pk")[:size]
         )
         if not claims:
             return None
-        by_inbox = {claim.email: claim for claim in claims}
+        by_inbox = {claim.subscriber.inbox_key: claim for claim in claims}
         composed = self._compose(list(by_inbox))
         for message in composed.messages:
             claim = by_inbox[message.key]
@@ -928,11 +927,6 @@ def _refused_over_a_recipient(error):
     except (AttributeError, ValueError):
         message = str(error)
     return any(words in message for words in RECIPIENT_REFUSALS)
-
-
-def _inbox(email):
-    """The claim key of a stored address: its inbox (fits the claim's column)."""
-    return canonical_email(email)[:INBOX_KEY_LENGTH]
 
 
 def mail_address(stored: str) -> str | None:

@@ -135,8 +135,8 @@ def daily_email_resolve(
     key = canonical_email(recipient)
     with transaction.atomic():
         claim = (
-            DailyEmail.objects.select_for_update()
-            .filter(email=key, day=day, status=IN_FLIGHT)
+            DailyEmail.objects.select_for_update(of=("self",))
+            .filter(subscriber__inbox_key=key, day=day, status=IN_FLIGHT)
             .only("pk")
             .first()
         )

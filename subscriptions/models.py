@@ -361,15 +361,10 @@ class DailyEmail(models.Model):
         UNKNOWN = "unknown", "Unknown (no answer from Mailgun yet; never resent)"
         SKIPPED = "skipped", "Skipped (nothing new to send)"
 
-    # The inbox key (subscriptions.addresses.canonical_email), not a spelling: one claim, so
-    # one email, per inbox per day however its subscriptions spell the address.
-    email = models.EmailField("inbox", max_length=254)
+    # The person, not a spelling: one claim, so one email, per inbox per day however its
+    # subscriptions spell the address.
     subscriber = models.ForeignKey(
-        Subscriber,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="daily_emails",
+        Subscriber, on_delete=models.CASCADE, related_name="daily_emails"
     )
     day = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -382,11 +377,8 @@ class DailyEmail(models.Model):
     class Meta:
         verbose_name = "daily email"
         verbose_name_plural = "daily emails"
-        ordering = ["-day", "email"]
+        ordering = ["-day", "subscriber"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["email", "day"], name="dailyemail_once_per_address_day"
-            ),
             models.UniqueConstraint(
                 fields=["subscriber", "day"], name="dailyemail_once_per_subscriber_day"
             ),
@@ -402,7 +394,8 @@ class DailyEmail(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.email} on {self.day:%Y-%m-%d} ({self.get_status_display().lower()})"
+        status = self.get_status_display().lower()
+        return f"{self.subscriber} on {self.day:%Y-%m-%d} ({status})"
 
 
 class EmailEvent(models.Model):

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from django.core import mail
 from django.utils import timezone
 
+from subscriptions.addresses import canonical_email
 from subscriptions.models import DailyEmail, SentPlaylist, Subscription
 
 TODAY = datetime.date(2026, 11, 25)
@@ -76,8 +77,14 @@ def outbox_messages():
 
 
 def claims(day=TODAY):
-    """{address: status} of the day's DailyEmail claims."""
-    return dict(DailyEmail.objects.filter(day=day).values_list("email", "status"))
+    """{inbox key: status} of the day's DailyEmail claims."""
+    rows = DailyEmail.objects.filter(day=day).values_list("subscriber__inbox_key", "status")
+    return dict(rows)
+
+
+def claim_of(address, day=TODAY):
+    """The day's claim of the inbox `address` reaches."""
+    return DailyEmail.objects.get(subscriber__inbox_key=canonical_email(address), day=day)
 
 
 def sent_playlists(email):

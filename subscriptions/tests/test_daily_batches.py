@@ -34,7 +34,7 @@ def test_2500_addresses_go_out_in_three_calls(fake_mailgun):
     assert set(claims().values()) == {"sent"}
     assert SentPlaylist.objects.count() == 2500
     assert not Subscription.objects.exclude(last_sent_on=TODAY).exists()
-    sent_ids = dict(DailyEmail.objects.values_list("email", "message_id"))
+    sent_ids = dict(DailyEmail.objects.values_list("subscriber__inbox_key", "message_id"))
     for send in fake_mailgun.sends:
         assert {sent_ids[address] for address in addresses_of(send)} == {send.message_id}
 
@@ -87,7 +87,12 @@ def test_mailgun_error_on_batch_two_records_one_and_three_and_the_next_run_retri
     assert set(addresses_of(fake_mailgun.sends[-1])) == refused
     assert Counter(fake_mailgun.recipients).most_common(1)[0][1] == 1
     assert set(claims().values()) == {"sent"}
-    assert DailyEmail.objects.filter(email__in=refused).values_list("attempts", flat=True)[0] == 2
+    assert (
+        DailyEmail.objects.filter(subscriber__inbox_key__in=refused).values_list(
+            "attempts", flat=True
+        )[0]
+        == 2
+    )
 
 
 def test_timeout_is_unknown_and_never_resent(fake_mailgun, settings):
@@ -100,7 +105,9 @@ def test_timeout_is_unknown_and_never_resent(fake_mailgun, settings):
     assert (first.emails, first.unknown, first.failed, first.exit_code) == (20, 10, 0, 1)
     hung = {a.lower() for a in fake_mailgun.requests[1]["recipients"]}
     assert {claims()[address] for address in hung} == {"unknown"}
-    assert "Read timed out" in DailyEmail.objects.filter(email__in=hung).first().error
+    assert (
+        "Read timed out" in DailyEmail.objects.filter(subscriber__inbox_key__in=hung).first().error
+    )
     # Their picks stay as unknown history: they may be in the inbox, so they count as sent.
     held = SentPlaylist.objects.filter(subscription__email__in=hung)
     assert set(held.values_list("status", flat=True)) == {"unknown"} and held.count() == 10

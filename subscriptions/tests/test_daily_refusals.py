@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 
 from subscriptions.daily import daily_playlists_send
-from subscriptions.models import DailyEmail, SentPlaylist
+from subscriptions.models import SentPlaylist
 
-from .daily_support import TODAY, claims, old_rows, subscribe_many
+from .daily_support import TODAY, claim_of, claims, old_rows, subscribe_many
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_one_refused_address_fails_alone_and_is_left_failed_after_three_runs(fak
     second, third = daily_playlists_send(today=TODAY), daily_playlists_send(today=TODAY)
 
     assert (second.failed, second.mailgun_calls, third.failed, third.mailgun_calls) == (1, 1, 1, 1)
-    claim = DailyEmail.objects.get(email=bad)
+    claim = claim_of(bad)
     assert (claim.status, claim.attempts) == ("failed", 3)
     assert claim.error.startswith("Gave up after 3 attempts today.")
     assert "'to' parameter is not a valid address" in claim.error
@@ -46,7 +46,7 @@ def test_one_refused_address_fails_alone_and_is_left_failed_after_three_runs(fak
     fourth = daily_playlists_send(today=TODAY)
 
     assert (fourth.mailgun_calls, fourth.planned, fourth.exit_code) == (0, 0, 0)
-    assert DailyEmail.objects.get(email=bad).attempts == 3
+    assert claim_of(bad).attempts == 3
     assert len(fake_mailgun.recipients) == 39
 
 
@@ -68,9 +68,9 @@ def test_a_stored_address_anymail_cannot_send_to_fails_alone(fake_mailgun):
 
     assert Counter(fake_mailgun.recipients) == Counter({s.email: 1 for s in subscriptions})
     assert (summary.emails, summary.failed) == (5, 1)
-    claim = DailyEmail.objects.get(email=broken.email)
+    claim = claim_of(broken.email)
     assert claim.status == "failed" and "cannot be mailed" in claim.error
     for _ in range(3):
         daily_playlists_send(today=TODAY)
-    assert DailyEmail.objects.get(email=broken.email).attempts == 3
+    assert claim_of(broken.email).attempts == 3
     assert len(fake_mailgun.recipients) == 5

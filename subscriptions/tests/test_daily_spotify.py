@@ -3,10 +3,10 @@
 import pytest
 
 from subscriptions.daily import daily_playlists_send
-from subscriptions.models import DailyEmail
 
 from .daily_support import (
     TODAY,
+    claim_of,
     claims,
     mark_already_sent,
     outbox_messages,
@@ -79,7 +79,7 @@ def test_a_failing_term_skips_only_its_subscribers(make_subscription, fake_spoti
     assert summary.spotify_errors == 2 and summary.no_new_playlist == 0
     assert "skipped 2 (no new playlist: 0, Spotify errors: 2)" in summary.line()
     assert summary.exit_code == 0
-    broken = DailyEmail.objects.get(email="a-broken@example.org")
+    broken = claim_of("a-broken@example.org")
     assert broken.status == "pending" and "Spotify" in broken.error
 
     later = daily_playlists_send(today=TODAY)

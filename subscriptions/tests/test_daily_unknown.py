@@ -20,9 +20,9 @@ from django.test import Client
 from django.urls import reverse
 
 from subscriptions.daily import daily_playlists_send
-from subscriptions.models import DailyEmail, SentPlaylist, Subscription
+from subscriptions.models import SentPlaylist, Subscription
 
-from .daily_support import TODAY, TOMORROW, claims, subscribe_many
+from .daily_support import TODAY, TOMORROW, claim_of, claims, subscribe_many
 
 pytestmark = pytest.mark.django_db
 
@@ -91,11 +91,11 @@ def test_delivered_and_failed_events_settle_unknown_claims(fake_mailgun):
     assert post_event("failed_temporary", messages[cy]).status_code == 200  # Mailgun retries
 
     assert claims() == {ann: "sent", bo: "failed", cy: "unknown"}
-    settled = DailyEmail.objects.get(email=ann)
+    settled = claim_of(ann)
     assert settled.message_id == messages[ann]["message_id"]
     assert SentPlaylist.objects.get(subscription__email=ann).status == "sent"
     assert Subscription.objects.get(email=ann).last_sent_on == TODAY
-    assert "undelivered" in DailyEmail.objects.get(email=bo).error
+    assert "undelivered" in claim_of(bo).error
     assert not SentPlaylist.objects.filter(subscription__email=bo).exists()
     assert SentPlaylist.objects.get(subscription__email=cy).status == "unknown"
     # Nothing is sent again today: not the settled ones, not the one still unknown.

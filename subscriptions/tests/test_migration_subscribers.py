@@ -265,3 +265,21 @@ def test_events_are_found_by_subscriber_and_keep_their_recipient_both_ways(migra
     state = migrator.apply_tested_migration(("subscriptions", "0015_subscribe_email_by_subscriber"))
     [event] = state.apps.get_model("subscriptions", "EmailEvent").objects.all()
     assert (event.email, event.inbox_key) == ("ann+news@example.org", "ann@example.org")
+
+
+def test_claims_become_one_per_subscriber_and_day_and_get_their_key_back(migrator, old_rows):
+    migrator.apply_tested_migration(AFTER)
+    state = migrator.apply_tested_migration(("subscriptions", "0019_daily_email_by_subscriber"))
+    DailyEmail = state.apps.get_model("subscriptions", "DailyEmail")
+    # The old spelling's duplicate of ann's claim for the day went; ann's own stays, sent.
+    assert {(c.subscriber.inbox_key, c.day, c.status) for c in DailyEmail.objects.all()} == {
+        ("ann@example.org", DAY, "sent"),
+        ("cy@example.org", DAY, "unknown"),
+    }
+
+    state = migrator.apply_tested_migration(("subscriptions", "0017_email_event_by_subscriber"))
+    DailyEmail = state.apps.get_model("subscriptions", "DailyEmail")
+    assert {(c.email, c.day) for c in DailyEmail.objects.all()} == {
+        ("ann@example.org", DAY),
+        ("cy@example.org", DAY),
+    }
