@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/3")
 def run_python(code, *, env, args=()):
     """Run `code` in a new interpreter with Django set up from `env`; return its JSON output."""
     completed = subprocess.run(
-        [sys.executable, "-c", f"import django\ndjango.setup()\n{code}", *args],
+        [sys.executable, "-c", f"import django\ndjango.setup()\n{code}", *map(str, args)],
         cwd=BASE_DIR,
         env={
             "PATH": os.environ.get("PATH", ""),
@@ -143,6 +144,42 @@ def test_two_processes_share_the_spotify_token(redis_url, fake_spotify):
 
     assert len(fake_spotify.calls("search")) == 2
     assert len(fake_spotify.calls("token")) == 1
+
+
+SEARCH_TOGETHER = """
+import json
+import sys
+import time
+from pathlib import Path
+from search.spotify import get_playlist, search_playlists
+get_playlist(sys.argv[4])  # each has its token before the race
+ready = Path(sys.argv[2])
+ready.joinpath(sys.argv[3]).touch()
+while len(list(ready.iterdir())) < 2:  # both interpreters are up: search at the same moment
+    time.sleep(0.01)
+print(json.dumps([playlist.id for playlist in search_playlists(sys.argv[1]).items]))
+"""
+
+
+def test_two_processes_missing_the_same_search_make_one_call(redis_url, fake_spotify, tmp_path):
+    env = {**spotify_env(fake_spotify), "REDIS_URL": redis_url}
+    known = fake_spotify.add_playlist()
+    fake_spotify.hang_next("search", seconds=1)  # the first caller is slow to get its answer
+    outcomes = {}
+
+    def search(name):
+        args = ["new term", tmp_path, name, known]
+        outcomes[name] = run_python(SEARCH_TOGETHER, env=env, args=args)
+
+    threads = [threading.Thread(target=search, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert outcomes["a"]
+    assert outcomes["a"] == outcomes["b"]
+    assert len(fake_spotify.calls("search")) == 1
 
 
 def test_without_redis_processes_do_not_share(fake_spotify):

@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from search import spotify, spotify_demo
+from search import spotify
+from search.spotify import demo as spotify_demo
 
 
 @pytest.fixture

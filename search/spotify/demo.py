@@ -20,7 +20,7 @@ from requests.structures import CaseInsensitiveDict
 
 DEMO_API_URL = "https://demo.funky-music.invalid/v1"
 DEMO_TOKEN = "demo-catalog"  # noqa: S105 (the adapter ignores it; the client wants one)
-CATALOG_DIR = Path(__file__).with_name("demo_catalog")
+CATALOG_DIR = Path(__file__).parent.parent / "demo_catalog"
 STATIC_PREFIX = "static:"  # image URLs in the files are paths under our static files
 
 # Words that say nothing about which playlist fits; they would match everything or nothing.

@@ -1,0 +1,268 @@
+"""The uncached HTTP client: Client Credentials token, retries, and one deadline per call."""
+
+import itertools
+import logging
+import threading
+import time
+
+import requests
+
+from .parsing import (
+    _count_value,
+    _decode,
+    _parse_entry,
+    _parse_playlist,
+    _parse_search,
+    _retry_after,
+)
+from .results import (
+    DEFAULT_API_URL,
+    DEFAULT_ATTEMPTS,
+    DEFAULT_BACKOFF,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RETRY_AFTER,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_URL,
+    ITEMS_PAGE_SIZE,
+    LEGACY_TRACKS_PAGE_SIZE,
+    MAX_SEARCH_OFFSET,
+    MAX_TRACK_PAGES,
+    MAX_TRACKS,
+    PAGE_SIZE,
+    PlaylistPage,
+    SpotifyNotConfigured,
+    SpotifyNotFound,
+    SpotifyRateLimited,
+    SpotifyUnavailable,
+    TrackList,
+    is_valid_playlist_id,
+)
+from .token import AccessTokens, _digest
+
+logger = logging.getLogger(__name__)
+
+_USER_AGENT = "funky-music/1.0"
+
+
+class _Deadline:
+    """The wall-clock budget of one public call, shared by its token fetch, pages and retries."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+
+    def remaining(self):
+        return self._ends - time.monotonic()
+
+    def timeout(self, timeout):
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise SpotifyUnavailable(f"Spotify did not answer within {self.seconds:g} s")
+        connect, read = timeout
+        return (min(connect, remaining), min(read, remaining))
+
+
+class SpotifyClient(AccessTokens):
+    """Uncached access to the three calls the site needs; safe to share between threads."""
+
+    def __init__(
+        self,
+        *,
+        api_url=DEFAULT_API_URL,
+        token_url=DEFAULT_TOKEN_URL,
+        client_id="",
+        client_secret="",
+        token="",
+        market="",
+        timeout=DEFAULT_TIMEOUT,
+        deadline=DEFAULT_DEADLINE,
+        attempts=DEFAULT_ATTEMPTS,
+        backoff=DEFAULT_BACKOFF,
+        max_retry_after=DEFAULT_MAX_RETRY_AFTER,
+        session=None,
+    ):
+        self._credentials = (client_id, client_secret) if client_id and client_secret else None
+        self._static_token = "" if self._credentials else token
+        if not self._credentials and not self._static_token:
+            raise SpotifyNotConfigured(
+                "Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET "
+                "(or SPOTIFY_TOKEN)."
+            )
+        self.api_url = api_url.rstrip("/")
+        self.token_url = token_url
+        self.market = market
+        self.timeout = tuple(timeout)
+        self.deadline = deadline
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self._session = session or self._new_session()
+        self._token_lock = threading.Lock()
+        self._access_token = ""
+        self._token_expires_at = 0.0
+        self._token_cache_key = "spotify:token:" + _digest(self.token_url, client_id)
+        self._counter_lock = threading.Lock()
+        self.api_calls = 0  # HTTP requests to the API (retries included), for summaries
+        self.token_calls = 0
+
+    @staticmethod
+    def _new_session():
+        session = requests.Session()
+        # Our own retry loop (below) knows about deadlines, tokens and Retry-After; urllib3's
+        # would retry behind its back. A pool big enough for the daily command's threads.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
+        return session
+
+    def close(self):
+        self._session.close()
+
+    # -- the three calls ---------------------------------------------------------------------
+
+    def search_playlists(self, query, *, offset=0, limit=PAGE_SIZE):
+        query = " ".join(str(query).split())
+        if not 1 <= limit <= PAGE_SIZE:
+            raise ValueError(f"limit must be 1..{PAGE_SIZE}, not {limit}")
+        if not query or not 0 <= offset <= MAX_SEARCH_OFFSET:
+            # Spotify answers 400 to both; there is simply nothing to show.
+            return PlaylistPage(query, (), offset // limit + 1, offset, limit, 0, False)
+        params = {"q": query, "type": "playlist", "limit": limit, "offset": offset}
+        if self.market:
+            params["market"] = self.market
+        body = self._get_json(f"{self.api_url}/search", params, self._new_deadline())
+        return _parse_search(body, query=query, offset=offset, limit=limit)
+
+    def get_playlist(self, playlist_id):
+        if not is_valid_playlist_id(playlist_id):
+            raise SpotifyNotFound(f"not a Spotify playlist id: {playlist_id!r}")
+        params = {"market": self.market} if self.market else None
+        body = self._get_json(
+            f"{self.api_url}/playlists/{playlist_id}", params, self._new_deadline()
+        )
+        return _parse_playlist(body)
+
+    def get_playlist_tracks(self, playlist_id, *, max_tracks=MAX_TRACKS):
+        if not is_valid_playlist_id(playlist_id):
+            raise SpotifyNotFound(f"not a Spotify playlist id: {playlist_id!r}")
+        deadline = self._new_deadline()
+        base = f"{self.api_url}/playlists/{playlist_id}"
+        params = {"offset": 0, "additional_types": "track,episode"}
+        if self.market:
+            params["market"] = self.market
+        try:
+            endpoint, limit = f"{base}/items", ITEMS_PAGE_SIZE
+            body = self._get_json(endpoint, {**params, "limit": limit}, deadline)
+        except SpotifyNotFound:
+            # Older deployments of the API only have the deprecated /tracks.
+            logger.info("Spotify has no /items for playlist %s; trying /tracks", playlist_id)
+            endpoint, limit = f"{base}/tracks", LEGACY_TRACKS_PAGE_SIZE
+            body = self._get_json(endpoint, {**params, "limit": limit}, deadline)
+        params["limit"] = limit
+        return self._collect_tracks(body, endpoint, params, max_tracks, deadline)
+
+    def _collect_tracks(self, body, endpoint, params, max_tracks, deadline):
+        tracks = []
+        total = None
+        truncated = cut_short = False
+        offset = 0
+        for _ in range(MAX_TRACK_PAGES):
+            entries = body.get("items")
+            if not isinstance(entries, list):
+                raise SpotifyUnavailable("Spotify's track page has no `items` list")
+            if total is None:
+                total = _count_value(body.get("total"))
+            for entry in entries:
+                track = _parse_entry(entry, position=len(tracks) + 1)
+                if track is None:
+                    continue
+                if len(tracks) >= max_tracks:
+                    truncated = True
+                    break
+                tracks.append(track)
+            next_url = body.get("next")
+            if truncated or not next_url:
+                break
+            if len(tracks) >= max_tracks:
+                truncated = True
+                break
+            if not entries:
+                # An empty page that points at another: asking on would not end (the spec allows
+                # both), so show what came and say the list is not all there.
+                cut_short = True
+                break
+            offset += len(entries)
+            if isinstance(next_url, str) and next_url.startswith(self.api_url + "/"):
+                body = self._get_json(next_url, None, deadline)
+            else:
+                # Never send our token to a host we were not configured with.
+                body = self._get_json(endpoint, {**params, "offset": offset}, deadline)
+        else:
+            cut_short = bool(body.get("next"))  # MAX_TRACK_PAGES pages and still more
+        return TrackList(tuple(tracks), total, truncated, cut_short)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _new_deadline(self):
+        return _Deadline(self.deadline)
+
+    def _get_json(self, url, params, deadline):
+        rejected = None
+        while True:
+            token = self._bearer(deadline, rejected=rejected)
+            response = self._exchange(
+                "GET",
+                url,
+                deadline=deadline,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code == 401 and rejected is None:
+                # Expired or revoked: one fresh token, one retry.
+                logger.info("Spotify rejected the access token; fetching a new one")
+                rejected = token
+                continue
+            return _decode(response)
+
+    def _exchange(self, method, url, *, deadline, **kwargs):
+        """Send one request, retrying what is worth retrying; return the first other answer."""
+        for attempt in itertools.count(1):
+            with self._counter_lock:
+                if url == self.token_url:
+                    self.token_calls += 1
+                else:
+                    self.api_calls += 1
+            try:
+                response = self._session.request(
+                    method, url, timeout=deadline.timeout(self.timeout), **kwargs
+                )
+            except requests.RequestException as exc:
+                self._pause_before_retry(attempt, deadline, f"{type(exc).__name__}: {exc}", exc)
+                continue
+            status = response.status_code
+            if status == 429:
+                retry_after = _retry_after(response)
+                if (
+                    retry_after <= self.max_retry_after
+                    and attempt < self.attempts
+                    and retry_after < deadline.remaining()
+                ):
+                    logger.warning("Spotify rate limit; waiting %s s as asked", retry_after)
+                    time.sleep(retry_after)
+                    continue
+                raise SpotifyRateLimited(retry_after)
+            if status >= 500:
+                self._pause_before_retry(attempt, deadline, f"HTTP {status}")
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause_before_retry(self, attempt, deadline, reason, cause=None):
+        pause = self.backoff * 2 ** (attempt - 1)
+        if attempt >= self.attempts or pause >= deadline.remaining():
+            raise SpotifyUnavailable(
+                f"Spotify unavailable after {attempt} attempt(s): {reason}"
+            ) from cause
+        logger.warning("Spotify call failed (%s); retrying in %.2f s", reason, pause)
+        time.sleep(pause)
