@@ -1,5 +1,6 @@
 """Settings for funky-music, read from the environment only (see README and .env.example)."""
 
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +32,22 @@ def env_int(name, default):
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def seconds(name, value, *, minimum=0.0):
+    """`value` as a finite number of seconds (decimals allowed) no smaller than `minimum`."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
+    if not (math.isfinite(number) and number >= minimum):
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g} seconds, not {value!r}.")
+    return number
+
+
+def env_seconds(name, default, *, minimum=0.0):
+    value = env_str(name)
+    return seconds(name, value, minimum=minimum) if value else default
 
 
 def env_list(name, default=()):
@@ -226,13 +243,31 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 
-# Spotify (search/spotify.py).
+# Spotify (search/spotify/).
 SPOTIFY_CLIENT_ID = env_str("SPOTIFY_CLIENT_ID")
 SPOTIFY_CLIENT_SECRET = env_str("SPOTIFY_CLIENT_SECRET")
 SPOTIFY_TOKEN = env_str("SPOTIFY_TOKEN")
 SPOTIFY_API_URL = env_str("SPOTIFY_API_URL", "https://api.spotify.com/v1").rstrip("/")
 SPOTIFY_TOKEN_URL = env_str("SPOTIFY_TOKEN_URL", "https://accounts.spotify.com/api/token")
 SPOTIFY_MARKET = env_str("SPOTIFY_MARKET")
+# How long to wait for Spotify; the defaults are search/spotify/results.py's DEFAULT_*.
+# SPOTIFY_TIMEOUT: "connect,read" seconds for one HTTP request, or one number for both.
+_timeout = env_list("SPOTIFY_TIMEOUT", ["3.05", "5.0"])
+if len(_timeout) not in (1, 2):
+    raise ImproperlyConfigured(
+        "SPOTIFY_TIMEOUT must be one number of seconds or two (connect,read)."
+    )
+SPOTIFY_TIMEOUT = tuple(
+    seconds("SPOTIFY_TIMEOUT", part, minimum=0.1) for part in (_timeout * 2)[:2]
+)
+# Seconds one public call may take in all, retries included (a page may make two calls).
+SPOTIFY_DEADLINE = env_seconds("SPOTIFY_DEADLINE", 8.0, minimum=0.1)
+SPOTIFY_ATTEMPTS = env_int("SPOTIFY_ATTEMPTS", 3)
+if SPOTIFY_ATTEMPTS < 1:
+    raise ImproperlyConfigured("SPOTIFY_ATTEMPTS must be 1 or more.")
+SPOTIFY_BACKOFF = env_seconds("SPOTIFY_BACKOFF", 0.25)  # the first retry's pause; then doubled
+# The longest 429 Retry-After worth waiting for inside a web request.
+SPOTIFY_MAX_RETRY_AFTER = env_seconds("SPOTIFY_MAX_RETRY_AFTER", 3.0)
 # The offline demo catalog stands in for Spotify only in development without credentials.
 SPOTIFY_DEMO_CATALOG = DEBUG and not (
     (SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET) or SPOTIFY_TOKEN

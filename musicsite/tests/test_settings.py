@@ -30,6 +30,11 @@ CONFIG_VARIABLES = (
     "SPOTIFY_TOKEN",
     "SPOTIFY_API_URL",
     "SPOTIFY_TOKEN_URL",
+    "SPOTIFY_TIMEOUT",
+    "SPOTIFY_DEADLINE",
+    "SPOTIFY_ATTEMPTS",
+    "SPOTIFY_BACKOFF",
+    "SPOTIFY_MAX_RETRY_AFTER",
     "MAILGUN_API_KEY",
     "MAILGUN_DOMAIN",
     "MAILGUN_WEBHOOK_SIGNING_KEY",
@@ -161,3 +166,61 @@ def test_a_webhook_window_below_one_second_stops_startup(tmp_path):
 
     assert result.returncode != 0
     assert "MAILGUN_WEBHOOK_MAX_AGE_SECONDS must be at least 1" in result.stderr
+
+
+SPOTIFY_TUNING = """
+from django.conf import settings
+names = ("TIMEOUT", "DEADLINE", "ATTEMPTS", "BACKOFF", "MAX_RETRY_AFTER")
+print(*(repr(getattr(settings, f"SPOTIFY_{name}")) for name in names))
+"""
+
+
+def test_spotify_waits_are_read_from_the_environment(tmp_path):
+    env = production_env(
+        tmp_path,
+        SPOTIFY_TIMEOUT="2,4.5",
+        SPOTIFY_DEADLINE="6",
+        SPOTIFY_ATTEMPTS="2",
+        SPOTIFY_BACKOFF="0.5",
+        SPOTIFY_MAX_RETRY_AFTER="0",
+    )
+
+    result = manage("shell", "--no-imports", "-c", SPOTIFY_TUNING, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["(2.0,", "4.5)", "6.0", "2", "0.5", "0.0"]
+
+
+def test_spotify_waits_default_to_the_clients_own(tmp_path):
+    from search import spotify
+
+    result = manage("shell", "--no-imports", "-c", SPOTIFY_TUNING, env=production_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    expected = (
+        spotify.DEFAULT_TIMEOUT,
+        spotify.DEFAULT_DEADLINE,
+        spotify.DEFAULT_ATTEMPTS,
+        spotify.DEFAULT_BACKOFF,
+        spotify.DEFAULT_MAX_RETRY_AFTER,
+    )
+    assert result.stdout.split() == " ".join(repr(value) for value in expected).split()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SPOTIFY_TIMEOUT", "soon", "SPOTIFY_TIMEOUT must be a number of seconds, not 'soon'"),
+        ("SPOTIFY_TIMEOUT", "1,2,3", "SPOTIFY_TIMEOUT must be one number of seconds or two"),
+        ("SPOTIFY_TIMEOUT", "0", "SPOTIFY_TIMEOUT must be at least 0.1 seconds"),
+        ("SPOTIFY_DEADLINE", "nan", "SPOTIFY_DEADLINE must be at least 0.1 seconds"),
+        ("SPOTIFY_ATTEMPTS", "0", "SPOTIFY_ATTEMPTS must be 1 or more"),
+        ("SPOTIFY_BACKOFF", "-1", "SPOTIFY_BACKOFF must be at least 0 seconds"),
+        ("SPOTIFY_MAX_RETRY_AFTER", "inf", "SPOTIFY_MAX_RETRY_AFTER must be at least 0 seconds"),
+    ],
+)
+def test_a_bad_spotify_wait_stops_startup_naming_it(tmp_path, name, value, message):
+    result = manage("check", env=production_env(tmp_path, **{name: value}))
+
+    assert result.returncode != 0
+    assert message in result.stderr

@@ -12,10 +12,11 @@ Views and the daily command use the cached functions (`search_playlists`, `get_p
 
 Settings: SPOTIFY_CLIENT_ID / SPOTIFY_CLIENT_SECRET (Client Credentials), SPOTIFY_TOKEN (a raw
 bearer token, used only without the pair), SPOTIFY_API_URL, SPOTIFY_TOKEN_URL, SPOTIFY_MARKET,
-SPOTIFY_DEMO_CATALOG. Optional tuning, with production defaults: SPOTIFY_TIMEOUT (connect, read
-seconds), SPOTIFY_DEADLINE (seconds one public call may take in all, retries included),
-SPOTIFY_ATTEMPTS, SPOTIFY_BACKOFF (first retry pause) and SPOTIFY_MAX_RETRY_AFTER (the longest
-429 `Retry-After` worth waiting for inside a web request).
+SPOTIFY_DEMO_CATALOG. Optional tuning, read from the environment by musicsite/settings.py with the
+DEFAULT_* values as defaults: SPOTIFY_TIMEOUT (connect, read seconds), SPOTIFY_DEADLINE (seconds
+one public call may take in all, retries included), SPOTIFY_ATTEMPTS, SPOTIFY_BACKOFF (first retry
+pause) and SPOTIFY_MAX_RETRY_AFTER (the longest 429 `Retry-After` worth waiting for inside a web
+request).
 """
 
 from ..sanitize import checked_web_url, playlist_app_uri, playlist_web_url

@@ -18,11 +18,6 @@ from .client import SpotifyClient
 from .results import (
     CACHE_KEY_VERSION,
     CACHE_SECONDS,
-    DEFAULT_ATTEMPTS,
-    DEFAULT_BACKOFF,
-    DEFAULT_DEADLINE,
-    DEFAULT_MAX_RETRY_AFTER,
-    DEFAULT_TIMEOUT,
     FILL_LOCK_SECONDS,
     FILL_WAIT_SECONDS,
     MAX_SEARCH_OFFSET,
@@ -68,11 +63,11 @@ def reset_client():
 
 def _build_client():
     tuning = {
-        "timeout": getattr(settings, "SPOTIFY_TIMEOUT", DEFAULT_TIMEOUT),
-        "deadline": getattr(settings, "SPOTIFY_DEADLINE", DEFAULT_DEADLINE),
-        "attempts": getattr(settings, "SPOTIFY_ATTEMPTS", DEFAULT_ATTEMPTS),
-        "backoff": getattr(settings, "SPOTIFY_BACKOFF", DEFAULT_BACKOFF),
-        "max_retry_after": getattr(settings, "SPOTIFY_MAX_RETRY_AFTER", DEFAULT_MAX_RETRY_AFTER),
+        "timeout": settings.SPOTIFY_TIMEOUT,
+        "deadline": settings.SPOTIFY_DEADLINE,
+        "attempts": settings.SPOTIFY_ATTEMPTS,
+        "backoff": settings.SPOTIFY_BACKOFF,
+        "max_retry_after": settings.SPOTIFY_MAX_RETRY_AFTER,
     }
     if is_demo_catalog():
         from .demo import DEMO_API_URL, DEMO_TOKEN, demo_session
@@ -195,7 +190,7 @@ def _single_flight(key, load):
         if leader:
             flight = _flights[key] = _Flight()
     if not leader:
-        wait = getattr(settings, "SPOTIFY_DEADLINE", DEFAULT_DEADLINE) + FILL_WAIT_SECONDS + 5
+        wait = settings.SPOTIFY_DEADLINE + FILL_WAIT_SECONDS + 5
         if not flight.landed.wait(timeout=wait):
             raise SpotifyUnavailable("timed out waiting for another request to Spotify")
         if flight.error is not None:
