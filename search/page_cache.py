@@ -12,10 +12,17 @@ few bytes (and the Spotify answer, which the Spotify client keeps); a crawl thro
 distinct searches therefore cannot fill the cache with pages nobody will ask for again.
 
 A visitor with flash messages waiting gets a page rendered for them alone.
+
+The interface, all a view needs (see search/views.py):
+- `cached_page(request, parts)` — the page kept for `parts`, with this visitor's token, or None;
+- `asked_before(*parts)` — whether to keep what is rendered now (the second ask within the window);
+- `cached_fragment(parts, render, keep=...)` — a piece of a page, rendered by `render()` on a miss;
+- `shared_page(request, parts, template, context, keep=...)` — render the page every visitor sees.
 """
 
 import functools
 import hashlib
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -64,7 +71,7 @@ def _templates_version():
     return _deployed_templates_digest()
 
 
-def html_cache_key(kind: str, *parts: object) -> str:
+def _html_cache_key(kind: str, *parts: object) -> str:
     parts = (spotify.is_demo_catalog(), *parts)
     digest = hashlib.sha256("\0".join(str(part) for part in parts).encode()).hexdigest()
     return f"search:html:{_templates_version()}:{kind}:{digest}"
@@ -72,17 +79,19 @@ def html_cache_key(kind: str, *parts: object) -> str:
 
 def asked_before(kind: str, *parts: object) -> bool:
     """Whether this page was asked for within HTML_CACHE_TIMEOUT; counts this ask as one."""
-    return not cache_add(html_cache_key(f"asked-{kind}", *parts), HTML_CACHE_TIMEOUT)
+    return not cache_add(_html_cache_key(f"asked-{kind}", *parts), HTML_CACHE_TIMEOUT)
 
 
-def get_html(key: str) -> object:
-    return cache_get(key)
-
-
-def keep_html(key: str, value: object, *, keep: bool) -> None:
-    """Keep rendered HTML for the next visitors when `keep` (see asked_before)."""
-    if keep:
-        cache_set(key, value, HTML_CACHE_TIMEOUT)
+def cached_fragment(parts: tuple, render: Callable[[], object], *, keep: bool) -> object:
+    """What `render()` made for `parts` (rendered HTML, or a tuple of it), from the cache when
+    another visitor's ask already kept it; kept for the next visitors when `keep`."""
+    key = _html_cache_key(*parts)
+    value = cache_get(key)
+    if value is None:
+        value = render()
+        if keep:
+            cache_set(key, value, HTML_CACHE_TIMEOUT)
+    return value
 
 
 def _is_personal(request):
@@ -100,7 +109,7 @@ def cached_page(request: HttpRequest, parts: tuple) -> HttpResponse | None:
     """The cached page for `parts` with this visitor's CSRF token, or None."""
     if _is_personal(request):
         return None
-    page = cache_get(html_cache_key("page", *parts))
+    page = cache_get(_html_cache_key("page", *parts))
     if page is None:
         return None
     return _respond_with_page(request, page)
@@ -116,5 +125,6 @@ def shared_page(
         return render(request, template, context)
     # Rendered without the request, so nothing of this visitor can end up in the shared copy.
     page = render_to_string(template, {**context, "csrf_token": CSRF_TOKEN_PLACEHOLDER})
-    keep_html(html_cache_key("page", *parts), page, keep=keep)
+    if keep:
+        cache_set(_html_cache_key("page", *parts), page, HTML_CACHE_TIMEOUT)
     return _respond_with_page(request, page)

@@ -45,26 +45,25 @@ def _results_url(*, query, page):
 def results_html(*, query, page, keep=True):
     """The rendered results grid for a normalised query and page, kept for every visitor
     when `keep`."""
-    key = page_cache.html_cache_key("results", query, page)
-    fragment = page_cache.get_html(key)
-    if fragment is None:
+
+    def render():
         result = spotify.search_playlists(query, page=page)
         next_url = None
         if result.has_next and page < MAX_PAGE:
             next_url = _results_url(query=query, page=page + 1)
-        fragment = render_to_string(
+        return render_to_string(
             "search/_results.html",
             {"query": query, "page": page, "playlists": result.items, "next_url": next_url},
         )
-        page_cache.keep_html(key, fragment, keep=keep)
+
+    fragment = page_cache.cached_fragment(("results", query, page), render, keep=keep)
     return mark_safe(fragment)  # noqa: S308  (rendered by our own autoescaping template)
 
 
 def playlist_html(*, playlist_id, keep=True):
     """The rendered body of a playlist page and its title, kept for every visitor when `keep`."""
-    key = page_cache.html_cache_key("playlist", playlist_id)
-    cached = page_cache.get_html(key)
-    if cached is None:
+
+    def render():
         playlist = spotify.get_playlist(playlist_id)
         context = {
             "playlist": playlist,
@@ -85,9 +84,9 @@ def playlist_html(*, playlist_id, keep=True):
             context["cut_short"] = track_list.cut_short
             if track_list.total is not None:
                 context["track_total"] = track_list.total
-        cached = (playlist.name, render_to_string("search/_playlist.html", context))
-        page_cache.keep_html(key, cached, keep=keep)
-    title, fragment = cached
+        return (playlist.name, render_to_string("search/_playlist.html", context))
+
+    title, fragment = page_cache.cached_fragment(("playlist", playlist_id), render, keep=keep)
     return title, mark_safe(fragment)  # noqa: S308  (rendered by our own autoescaping template)
 
 
