@@ -26,8 +26,8 @@ from .results import (
     SpotifyForbidden,
     SpotifyNotFound,
     SpotifyUnavailable,
-    is_valid_playlist_id,
     normalize_query,
+    require_playlist_id,
 )
 from .token import _digest
 
@@ -121,8 +121,7 @@ def search_playlists(query, *, page=1):
 
 def get_playlist(playlist_id):
     """A playlist's metadata, cached for ten minutes; SpotifyNotFound for unknown ids."""
-    if not is_valid_playlist_id(playlist_id):
-        raise SpotifyNotFound(f"not a Spotify playlist id: {playlist_id!r}")
+    require_playlist_id(playlist_id)
     return _cached(
         _cache_key("playlist", playlist_id), lambda: get_client().get_playlist(playlist_id)
     )
@@ -130,8 +129,7 @@ def get_playlist(playlist_id):
 
 def get_playlist_tracks(playlist_id):
     """Up to MAX_TRACKS tracks, cached for ten minutes; SpotifyForbidden when Spotify says 403."""
-    if not is_valid_playlist_id(playlist_id):
-        raise SpotifyNotFound(f"not a Spotify playlist id: {playlist_id!r}")
+    require_playlist_id(playlist_id)
     return _cached(
         _cache_key("tracks", playlist_id), lambda: get_client().get_playlist_tracks(playlist_id)
     )

@@ -35,7 +35,7 @@ from .results import (
     SpotifyRateLimited,
     SpotifyUnavailable,
     TrackList,
-    is_valid_playlist_id,
+    require_playlist_id,
 )
 from .token import AccessTokens, _digest
 
@@ -135,8 +135,7 @@ class SpotifyClient(AccessTokens):
         return _parse_search(body, query=query, offset=offset, limit=limit)
 
     def get_playlist(self, playlist_id):
-        if not is_valid_playlist_id(playlist_id):
-            raise SpotifyNotFound(f"not a Spotify playlist id: {playlist_id!r}")
+        require_playlist_id(playlist_id)
         params = {"market": self.market} if self.market else None
         body = self._get_json(
             f"{self.api_url}/playlists/{playlist_id}", params, self._new_deadline()
@@ -144,8 +143,7 @@ class SpotifyClient(AccessTokens):
         return _parse_playlist(body)
 
     def get_playlist_tracks(self, playlist_id, *, max_tracks=MAX_TRACKS):
-        if not is_valid_playlist_id(playlist_id):
-            raise SpotifyNotFound(f"not a Spotify playlist id: {playlist_id!r}")
+        require_playlist_id(playlist_id)
         deadline = self._new_deadline()
         base = f"{self.api_url}/playlists/{playlist_id}"
         params = {"offset": 0, "additional_types": "track,episode"}

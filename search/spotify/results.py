@@ -122,5 +122,12 @@ def normalize_query(query):
     return " ".join(str(query).split()).casefold()
 
 
-def is_valid_playlist_id(value):
+def is_valid_playlist_id(value: object) -> bool:
+    """Whether `value` is shaped like a Spotify id (the one rule: search/sanitize.py)."""
     return sanitize.is_valid_id(value)
+
+
+def require_playlist_id(value: object) -> None:
+    """SpotifyNotFound, as Spotify would answer, for anything not shaped like a playlist id."""
+    if not is_valid_playlist_id(value):
+        raise SpotifyNotFound(f"not a Spotify playlist id: {value!r}")
