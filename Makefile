@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Development server address; change with `make run ADDR=0.0.0.0:8000`.
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test lint check-python venv venv-dev migrate superuser clean
+.PHONY: run test lint typecheck check-python venv venv-dev migrate superuser clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); run with PYTHON=python3.x" % sys.version.split()[0])'
@@ -38,12 +38,16 @@ lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# mypy with django-stubs over the files [tool.mypy] in pyproject.toml lists.
+typecheck: venv-dev
+	DEBUG=1 $(BIN)/mypy
+
+test: lint typecheck
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache .coverage test-artifacts
 
 # --- Browser tests (tests/browser) ------------------------------------------------------------
 # axe-core (the accessibility checker injected into pages) and vnu-jar (the Nu HTML checker)

@@ -55,15 +55,17 @@ CSRF_TOKEN_PLACEHOLDER = "csrf-token-of-the-visitor"  # noqa: S105  (not a secre
 CSRF_INPUT_MARKER = format_html(_CSRF_INPUT, CSRF_TOKEN_PLACEHOLDER)
 
 
-def _templates_digest():
-    sources = (get_template(name).template.source for name in CACHED_TEMPLATES)
+def _templates_digest() -> str:
+    # The backend's template wraps Django's own, which keeps its source.
+    templates = (get_template(name).template for name in CACHED_TEMPLATES)  # type: ignore[attr-defined]
+    sources = (template.source for template in templates)
     return hashlib.sha256("\0".join(sources).encode()).hexdigest()[:12]
 
 
 _deployed_templates_digest = functools.cache(_templates_digest)
 
 
-def _templates_version():
+def _templates_version() -> str:
     """A digest of the cached templates, so a deploy never serves HTML cached by the last one."""
     if settings.DEBUG:
         # runserver reloads edited templates without restarting: look at them every time.
@@ -94,12 +96,12 @@ def cached_fragment(parts: tuple, render: Callable[[], object], *, keep: bool) -
     return value
 
 
-def _is_personal(request):
+def _is_personal(request: HttpRequest) -> bool:
     # Flash messages are meant for one visitor: a page that shows them is never shared.
     return bool(get_messages(request))
 
 
-def _respond_with_page(request, page):
+def _respond_with_page(request: HttpRequest, page: str) -> HttpResponse:
     if CSRF_INPUT_MARKER in page:
         page = page.replace(CSRF_INPUT_MARKER, format_html(_CSRF_INPUT, get_token(request)))
     return HttpResponse(page)

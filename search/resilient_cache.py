@@ -5,13 +5,14 @@ on without the cache instead of answering 500.
 """
 
 import logging
+from typing import Any
 
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
 
-def cache_get(key):
+def cache_get(key: str) -> Any:
     try:
         return cache.get(key)
     except Exception:
@@ -19,14 +20,14 @@ def cache_get(key):
         return None
 
 
-def cache_set(key, value, timeout):
+def cache_set(key: str, value: object, timeout: float) -> None:
     try:
         cache.set(key, value, timeout)
     except Exception:
         logger.warning("cache set failed for %s", key, exc_info=True)
 
 
-def cache_add(key, timeout):
+def cache_add(key: str, timeout: float) -> bool:
     """Claim `key` (a lock) if nobody holds it. Without a cache everyone may go ahead."""
     try:
         return cache.add(key, 1, timeout)
@@ -35,7 +36,7 @@ def cache_add(key, timeout):
         return True
 
 
-def cache_delete(key):
+def cache_delete(key: str) -> None:
     try:
         cache.delete(key)
     except Exception:

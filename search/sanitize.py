@@ -15,6 +15,7 @@ show the placeholder cover. Tests may add origins with the SPOTIFY_EXTRA_IMAGE_O
 import json
 import re
 from html.parser import HTMLParser
+from typing import TypeGuard
 
 from django.conf import settings
 
@@ -50,7 +51,7 @@ _NONCHARACTERS = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 # -- ids and links ----------------------------------------------------------------------------
 
 
-def is_valid_id(value: object) -> bool:
+def is_valid_id(value: object) -> TypeGuard[str]:
     """A Spotify id as the site accepts it: base62, at most 64 characters."""
     return isinstance(value, str) and _ID.fullmatch(value) is not None
 
@@ -80,7 +81,7 @@ def playlist_embed_url(playlist_id: str) -> str:
     return f"{SPOTIFY_WEB}/embed/playlist/{playlist_id}"
 
 
-def _check(kind, spotify_id):
+def _check(kind: str, spotify_id: object) -> None:
     if kind not in _KINDS or not is_valid_id(spotify_id):
         raise ValueError(f"not a Spotify {kind} id: {spotify_id!r}")
 
@@ -140,11 +141,11 @@ def text(value: object, *, limit: int = MAX_NAME_LENGTH) -> str:
 
 
 class _TextCollector(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts = []
+        self.parts: list[str] = []
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         self.parts.append(data)
 
 

@@ -116,7 +116,7 @@ class Pick:
     playlist: spotify.Playlist
 
     @property
-    def term(self):
+    def term(self) -> str:
         return self.subscription.term
 
 
@@ -129,7 +129,7 @@ class DailyLayout:
     text: str
     html: str
 
-    def expand(self, variables):
+    def expand(self, variables: dict[str, str]) -> tuple[str, str]:
         """(text, html) for one address, substituted the way Mailgun does for a batch."""
 
         def substitute(template):
@@ -153,7 +153,7 @@ class DailyMessage:
     attempt: int = 1  # today's attempts at this claim, this one included
 
     @property
-    def subscription_ids(self):
+    def subscription_ids(self) -> list[int]:
         return [pick.subscription.pk for pick in self.picks]
 
 
@@ -193,15 +193,15 @@ class DailySendSummary:
     stopped_early: str = ""  # why the run stopped before the work was done
 
     @property
-    def skipped(self):
+    def skipped(self) -> int:
         return self.no_new_playlist + self.spotify_errors
 
     @property
-    def exit_code(self):
+    def exit_code(self) -> int:
         """0 when nothing failed; 1 when some mail failed or its fate is unknown."""
         return 1 if self.failed or self.unknown else 0
 
-    def line(self):
+    def line(self) -> str:
         text = (
             f"sent {self.emails} emails ({self.playlists} playlists) to {self.emails} addresses "
             f"in {self.batches} batches; skipped {self.skipped} (no new playlist: "
@@ -214,14 +214,14 @@ class DailySendSummary:
 
 def daily_playlists_send(
     *,
-    today=None,
-    dry_run=False,
-    limit=None,
-    batch_size=None,
-    seed=None,
-    search_workers=SEARCH_WORKERS,
+    today: date | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    search_workers: int = SEARCH_WORKERS,
     progress: Callable[[BatchReport, DailySendSummary], None] | None = None,
-):
+) -> DailySendSummary:
     """Send today's email to every address that is due; return a `DailySendSummary`.
 
     `limit` caps the addresses this run handles; `batch_size` the addresses per Mailgun call
@@ -265,7 +265,7 @@ def daily_playlists_send(
     return run.summary
 
 
-def check_configuration():
+def check_configuration() -> None:
     """Raise DailyConfigurationError when the email would be wrong or go nowhere."""
     problems = []
     if not settings.SITE_URL:

@@ -71,7 +71,7 @@ def address_events(*, email: str) -> QuerySet[EmailEvent]:
     return EmailEvent.objects.filter(subscriber__inbox_key=canonical_email(email))
 
 
-def with_delivery_summary(queryset):
+def with_delivery_summary(queryset: QuerySet[Subscription]) -> QuerySet[Subscription]:
     """Annotate subscriptions with what the admin list shows, in the list's one query:
     `sent_count`, and the address's latest delivery event as `last_event_type`/`_reason`/`_at`.
 

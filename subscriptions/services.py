@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from anymail.exceptions import AnymailError
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
@@ -137,7 +137,7 @@ def _send_confirmation(subscription):
     subscription.save(update_fields=["confirmation_sent_at"])
 
 
-def confirmation_resend(*, subscription):
+def confirmation_resend(*, subscription: Subscription) -> bool:
     """Send a pending subscription's confirmation again (the admin's action). False when it is
     not pending; raises ConfirmationNotSent when the mail backend fails."""
     if subscription.status != Status.PENDING:
@@ -178,7 +178,9 @@ class ExpiryResult:
     subscribers: int = 0  # people left with nothing: no subscription, no stop, no recent email
 
 
-def pending_subscriptions_expire(*, now=None, dry_run: bool = False) -> ExpiryResult:
+def pending_subscriptions_expire(
+    *, now: datetime | None = None, dry_run: bool = False
+) -> ExpiryResult:
     """Remove pending subscriptions whose confirmation expired (PENDING_CONFIRMATION_DAYS) and
     the subscribe-form email records as old, which no limit counts any more. With dry_run,
     count and change nothing. Run by `expire_pending_subscriptions` (and the daily sender)."""
@@ -222,18 +224,18 @@ def _empty_subscribers(cutoff, *, without=None) -> QuerySet[Subscriber]:
     )
 
 
-def subscription_unsubscribe(*, subscription):
+def subscription_unsubscribe(*, subscription: Subscription) -> bool:
     """Stop one subscription; True when it was live (a second call changes nothing)."""
     just_this_one = Subscription.objects.filter(pk=subscription.pk)
     return bool(subscriptions_unsubscribe(subscriptions=just_this_one))
 
 
-def address_unsubscribe_all(*, email):
+def address_unsubscribe_all(*, email: str) -> int:
     """Stop every live subscription of an address (the "all" choice and RFC 8058 one-click)."""
     return subscriptions_unsubscribe(subscriptions=selectors.address_subscriptions(email=email))
 
 
-def subscriptions_unsubscribe(*, subscriptions):
+def subscriptions_unsubscribe(*, subscriptions: QuerySet[Subscription]) -> int:
     """Unsubscribe the live ones among `subscriptions`; returns how many changed."""
     return subscriptions.filter(status__in=Subscription.LIVE_STATUSES).update(
         status=Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
@@ -273,7 +275,7 @@ def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkA
     return MarkActiveResult(activated, conflicts, suppressed)
 
 
-def address_suppression_clear(*, email: str, staff_user: AbstractBaseUser) -> bool:
+def address_suppression_clear(*, email: str, staff_user: User) -> bool:
     """Staff lift a bounce or complaint they judge wrong; False when there was none to lift.
 
     The subscriber's state becomes active again, and with it the subscriptions the person
@@ -319,7 +321,7 @@ EVENT_STATE = {
 def email_event_record(
     *,
     email: str,
-    event_type: str,
+    event_type: EmailEvent.Type,
     event_id: str,
     occurred_at: datetime,
     reason: str = "",

@@ -7,7 +7,9 @@ processes sharing the cache (one fills while the others briefly wait for its ans
 import contextlib
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -22,25 +24,29 @@ from .results import (
     FILL_WAIT_SECONDS,
     MAX_SEARCH_OFFSET,
     PAGE_SIZE,
+    Playlist,
     PlaylistPage,
     SpotifyForbidden,
     SpotifyNotFound,
     SpotifyUnavailable,
+    TrackList,
     normalize_query,
     require_playlist_id,
 )
 from .token import _digest
 
-_client = None
+T = TypeVar("T")
+
+_client: SpotifyClient | None = None
 _client_lock = threading.Lock()
 
 
-def is_demo_catalog():
+def is_demo_catalog() -> bool:
     # settings.py only turns it on in DEBUG; checking DEBUG too keeps it out of production for good.
     return bool(settings.SPOTIFY_DEMO_CATALOG and settings.DEBUG)
 
 
-def get_client():
+def get_client() -> SpotifyClient:
     """The shared client built from settings; raises SpotifyNotConfigured without credentials."""
     global _client
     client = _client
@@ -52,7 +58,7 @@ def get_client():
     return client
 
 
-def reset_client():
+def reset_client() -> None:
     """Forget the shared client (and its token), e.g. after settings change."""
     global _client
     with _client_lock:
@@ -61,7 +67,7 @@ def reset_client():
         client.close()
 
 
-def _build_client():
+def _build_client() -> SpotifyClient:
     tuning = {
         "timeout": settings.SPOTIFY_TIMEOUT,
         "deadline": settings.SPOTIFY_DEADLINE,
@@ -87,7 +93,7 @@ def _build_client():
 
 
 @receiver(setting_changed)
-def _reset_client_on_setting_change(*, setting, **kwargs):
+def _reset_client_on_setting_change(*, setting: str, **kwargs: object) -> None:
     if setting.startswith("SPOTIFY_") or setting in {"DEBUG", "CACHES"}:
         reset_client()
 
@@ -106,7 +112,7 @@ class _CachedFailure:
 _CACHEABLE_FAILURES = {"forbidden": SpotifyForbidden, "not_found": SpotifyNotFound}
 
 
-def search_playlists(query, *, page=1):
+def search_playlists(query: str, *, page: int = 1) -> PlaylistPage:
     """One page of playlists for a search term, cached for ten minutes."""
     normalized = normalize_query(query)
     page = max(1, int(page))
@@ -119,7 +125,7 @@ def search_playlists(query, *, page=1):
     )
 
 
-def get_playlist(playlist_id):
+def get_playlist(playlist_id: str) -> Playlist:
     """A playlist's metadata, cached for ten minutes; SpotifyNotFound for unknown ids."""
     require_playlist_id(playlist_id)
     return _cached(
@@ -127,7 +133,7 @@ def get_playlist(playlist_id):
     )
 
 
-def get_playlist_tracks(playlist_id):
+def get_playlist_tracks(playlist_id: str) -> TrackList:
     """Up to MAX_TRACKS tracks, cached for ten minutes; SpotifyForbidden when Spotify says 403."""
     require_playlist_id(playlist_id)
     return _cached(
@@ -135,22 +141,22 @@ def get_playlist_tracks(playlist_id):
     )
 
 
-def _cache_key(kind, *parts):
+def _cache_key(kind: str, *parts: str) -> str:
     # Hashed: search terms hold any character, and memcached keys may not.
     source = "demo" if is_demo_catalog() else f"live:{settings.SPOTIFY_MARKET}"
     return f"spotify:{CACHE_KEY_VERSION}:{kind}:{_digest(source, *parts)}"
 
 
-def _cached(key, fetch):
+def _cached(key: str, fetch: Callable[[], T]) -> T:
     value = cache_get(key)
     if value is None:
         value = _single_flight(key, lambda: _fill(key, fetch))
     if isinstance(value, _CachedFailure):
         raise _CACHEABLE_FAILURES[value.kind](value.message)
-    return value
+    return cast(T, value)
 
 
-def _fill(key, fetch):
+def _fill(key: str, fetch: Callable[[], object]) -> object:
     value = cache_get(key)  # a flight that just landed may have filled it
     if value is not None:
         return value
@@ -170,23 +176,22 @@ def _fill(key, fetch):
 
 
 class _Flight:
-    def __init__(self):
+    def __init__(self) -> None:
         self.landed = threading.Event()
-        self.value = None
-        self.error = None
+        self.value: object = None
+        self.error: Exception | None = None
 
 
-_flights = {}
+_flights: dict[str, _Flight] = {}
 _flights_lock = threading.Lock()
 
 
-def _single_flight(key, load):
+def _single_flight(key: str, load: Callable[[], object]) -> object:
     """Run `load` once per key at a time in this process; concurrent callers share its outcome."""
     with _flights_lock:
-        flight = _flights.get(key)
-        leader = flight is None
-        if leader:
-            flight = _flights[key] = _Flight()
+        running = _flights.get(key)
+        leader = running is None
+        flight = _flights[key] = _Flight() if running is None else running
     if not leader:
         wait = settings.SPOTIFY_DEADLINE + FILL_WAIT_SECONDS + 5
         if not flight.landed.wait(timeout=wait):
@@ -207,7 +212,7 @@ def _single_flight(key, load):
 
 
 @contextlib.contextmanager
-def _fill_lock(key):
+def _fill_lock(key: str) -> Iterator[None]:
     """Across processes (a shared cache): let one fetch a key while the others briefly wait."""
     lock_key = f"{key}:filling"
     acquired = cache_add(lock_key, FILL_LOCK_SECONDS)

@@ -4,6 +4,7 @@ import itertools
 import logging
 import threading
 import time
+from typing import Any
 
 import requests
 
@@ -29,11 +30,13 @@ from .results import (
     MAX_TRACK_PAGES,
     MAX_TRACKS,
     PAGE_SIZE,
+    Playlist,
     PlaylistPage,
     SpotifyNotConfigured,
     SpotifyNotFound,
     SpotifyRateLimited,
     SpotifyUnavailable,
+    Track,
     TrackList,
     require_playlist_id,
 )
@@ -44,17 +47,17 @@ logger = logging.getLogger(__name__)
 _USER_AGENT = "funky-music/1.0"
 
 
-class _Deadline:
+class Deadline:
     """The wall-clock budget of one public call, shared by its token fetch, pages and retries."""
 
-    def __init__(self, seconds):
+    def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._ends = time.monotonic() + seconds
 
-    def remaining(self):
+    def remaining(self) -> float:
         return self._ends - time.monotonic()
 
-    def timeout(self, timeout):
+    def timeout(self, timeout: tuple[float, float]) -> tuple[float, float]:
         remaining = self.remaining()
         if remaining <= 0:
             raise SpotifyUnavailable(f"Spotify did not answer within {self.seconds:g} s")
@@ -68,19 +71,19 @@ class SpotifyClient(AccessTokens):
     def __init__(
         self,
         *,
-        api_url=DEFAULT_API_URL,
-        token_url=DEFAULT_TOKEN_URL,
-        client_id="",
-        client_secret="",
-        token="",
-        market="",
-        timeout=DEFAULT_TIMEOUT,
-        deadline=DEFAULT_DEADLINE,
-        attempts=DEFAULT_ATTEMPTS,
-        backoff=DEFAULT_BACKOFF,
-        max_retry_after=DEFAULT_MAX_RETRY_AFTER,
-        session=None,
-    ):
+        api_url: str = DEFAULT_API_URL,
+        token_url: str = DEFAULT_TOKEN_URL,
+        client_id: str = "",
+        client_secret: str = "",
+        token: str = "",
+        market: str = "",
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        attempts: int = DEFAULT_ATTEMPTS,
+        backoff: float = DEFAULT_BACKOFF,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        session: requests.Session | None = None,
+    ) -> None:
         self._credentials = (client_id, client_secret) if client_id and client_secret else None
         self._static_token = "" if self._credentials else token
         if not self._credentials and not self._static_token:
@@ -91,7 +94,8 @@ class SpotifyClient(AccessTokens):
         self.api_url = api_url.rstrip("/")
         self.token_url = token_url
         self.market = market
-        self.timeout = tuple(timeout)
+        connect, read = timeout
+        self.timeout = (connect, read)
         self.deadline = deadline
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -106,7 +110,7 @@ class SpotifyClient(AccessTokens):
         self.token_calls = 0
 
     @staticmethod
-    def _new_session():
+    def _new_session() -> requests.Session:
         session = requests.Session()
         # Our own retry loop (below) knows about deadlines, tokens and Retry-After; urllib3's
         # would retry behind its back. A pool big enough for the daily command's threads.
@@ -116,12 +120,14 @@ class SpotifyClient(AccessTokens):
         session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
         return session
 
-    def close(self):
+    def close(self) -> None:
         self._session.close()
 
     # -- the three calls ---------------------------------------------------------------------
 
-    def search_playlists(self, query, *, offset=0, limit=PAGE_SIZE):
+    def search_playlists(
+        self, query: str, *, offset: int = 0, limit: int = PAGE_SIZE
+    ) -> PlaylistPage:
         query = " ".join(str(query).split())
         if not 1 <= limit <= PAGE_SIZE:
             raise ValueError(f"limit must be 1..{PAGE_SIZE}, not {limit}")
@@ -134,7 +140,7 @@ class SpotifyClient(AccessTokens):
         body = self._get_json(f"{self.api_url}/search", params, self._new_deadline())
         return _parse_search(body, query=query, offset=offset, limit=limit)
 
-    def get_playlist(self, playlist_id):
+    def get_playlist(self, playlist_id: str) -> Playlist:
         require_playlist_id(playlist_id)
         params = {"market": self.market} if self.market else None
         body = self._get_json(
@@ -142,7 +148,7 @@ class SpotifyClient(AccessTokens):
         )
         return _parse_playlist(body)
 
-    def get_playlist_tracks(self, playlist_id, *, max_tracks=MAX_TRACKS):
+    def get_playlist_tracks(self, playlist_id: str, *, max_tracks: int = MAX_TRACKS) -> TrackList:
         require_playlist_id(playlist_id)
         deadline = self._new_deadline()
         base = f"{self.api_url}/playlists/{playlist_id}"
@@ -160,8 +166,15 @@ class SpotifyClient(AccessTokens):
         params["limit"] = limit
         return self._collect_tracks(body, endpoint, params, max_tracks, deadline)
 
-    def _collect_tracks(self, body, endpoint, params, max_tracks, deadline):
-        tracks = []
+    def _collect_tracks(
+        self,
+        body: dict[str, Any],
+        endpoint: str,
+        params: dict[str, Any],
+        max_tracks: int,
+        deadline: Deadline,
+    ) -> TrackList:
+        tracks: list[Track] = []
         total = None
         truncated = cut_short = False
         offset = 0
@@ -202,10 +215,12 @@ class SpotifyClient(AccessTokens):
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _new_deadline(self):
-        return _Deadline(self.deadline)
+    def _new_deadline(self) -> Deadline:
+        return Deadline(self.deadline)
 
-    def _get_json(self, url, params, deadline):
+    def _get_json(
+        self, url: str, params: dict[str, Any] | None, deadline: Deadline
+    ) -> dict[str, Any]:
         rejected = None
         while True:
             token = self._bearer(deadline, rejected=rejected)
@@ -223,7 +238,9 @@ class SpotifyClient(AccessTokens):
                 continue
             return _decode(response)
 
-    def _exchange(self, method, url, *, deadline, **kwargs):
+    def _exchange(
+        self, method: str, url: str, *, deadline: Deadline, **kwargs: Any
+    ) -> requests.Response:
         """Send one request, retrying what is worth retrying; return the first other answer."""
         for attempt in itertools.count(1):
             with self._counter_lock:
@@ -256,7 +273,9 @@ class SpotifyClient(AccessTokens):
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _pause_before_retry(self, attempt, deadline, reason, cause=None):
+    def _pause_before_retry(
+        self, attempt: int, deadline: Deadline, reason: str, cause: BaseException | None = None
+    ) -> None:
         pause = self.backoff * 2 ** (attempt - 1)
         if attempt >= self.attempts or pause >= deadline.remaining():
             raise SpotifyUnavailable(

@@ -11,6 +11,7 @@ import functools
 import json
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -33,18 +34,18 @@ _WORD = re.compile(r"\w+")
 
 
 @functools.cache
-def load_catalog():
+def load_catalog() -> tuple[dict[str, Any], ...]:
     """The playlist bodies, in file-name order (the order search shows them in)."""
     return tuple(
         json.loads(path.read_text(encoding="utf-8")) for path in sorted(CATALOG_DIR.glob("*.json"))
     )
 
 
-def _words(text):
+def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.casefold()))
 
 
-def matching_playlists(query):
+def matching_playlists(query: str) -> list[dict[str, Any]]:
     """Playlists whose name or description shares words with the query, best first.
 
     A word matches a catalog word it begins, or that begins it ("relaxing" finds "relax").
@@ -69,8 +70,16 @@ def matching_playlists(query):
 class DemoCatalogAdapter(BaseAdapter):
     """A requests transport that serves the Web API's three read calls from the catalog."""
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        url = urlsplit(request.url)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: object = None,
+        verify: object = True,
+        cert: object = None,
+        proxies: object = None,
+    ) -> requests.Response:
+        url = urlsplit(str(request.url))
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = [part for part in url.path.split("/") if part][1:]  # drop "v1"
         status, body = self._answer(parts, params)
@@ -80,14 +89,14 @@ class DemoCatalogAdapter(BaseAdapter):
         response.headers = CaseInsensitiveDict({"Content-Type": "application/json"})
         response._content = json.dumps(body).encode()
         response.encoding = "utf-8"
-        response.url = request.url
+        response.url = str(request.url)
         response.request = request
         return response
 
-    def close(self):
+    def close(self) -> None:
         pass
 
-    def _answer(self, parts, params):
+    def _answer(self, parts: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if parts == ["search"]:
             return self._search(params)
         if len(parts) in (2, 3) and parts[0] == "playlists":
@@ -100,7 +109,7 @@ class DemoCatalogAdapter(BaseAdapter):
                 return 200, self._entries(playlist, parts[2], params)
         return 404, {"error": {"status": 404, "message": "Service not found"}}
 
-    def _search(self, params):
+    def _search(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         query = params.get("q", "")
         if not query.strip():
             return 400, {"error": {"status": 400, "message": "No search query"}}
@@ -112,7 +121,7 @@ class DemoCatalogAdapter(BaseAdapter):
         )
         return 200, {"playlists": paging}
 
-    def _metadata(self, playlist, *, search=False):
+    def _metadata(self, playlist: dict[str, Any], *, search: bool = False) -> dict[str, Any]:
         body = {key: value for key, value in playlist.items() if key != "items"}
         # Metadata only, like a Development Mode app gets: a reference to the entries, no page.
         body["items"] = {"href": playlist["items"]["href"], "total": playlist["items"]["total"]}
@@ -126,7 +135,9 @@ class DemoCatalogAdapter(BaseAdapter):
         ]
         return body
 
-    def _entries(self, playlist, route, params):
+    def _entries(
+        self, playlist: dict[str, Any], route: str, params: dict[str, str]
+    ) -> dict[str, Any]:
         entries = playlist["items"]["items"]
         offset, limit = int(params.get("offset", 0)), int(params.get("limit", 20))
         return _paging(
@@ -139,8 +150,10 @@ class DemoCatalogAdapter(BaseAdapter):
         )
 
 
-def _paging(path, params, items, offset, limit, total):
-    def page_url(page_offset):
+def _paging(
+    path: str, params: dict[str, str], items: list[Any], offset: int, limit: int, total: int
+) -> dict[str, Any]:
+    def page_url(page_offset: int) -> str:
         query = urlencode({**params, "offset": page_offset, "limit": limit})
         return f"{DEMO_API_URL}/{path}?{query}"
 
@@ -155,7 +168,7 @@ def _paging(path, params, items, offset, limit, total):
     }
 
 
-def demo_session():
+def demo_session() -> requests.Session:
     session = requests.Session()
     session.mount(DEMO_API_URL.rsplit("/v1", 1)[0] + "/", DemoCatalogAdapter())
     return session

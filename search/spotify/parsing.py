@@ -2,6 +2,9 @@
 
 import logging
 import math
+from typing import Any, TypeGuard
+
+import requests
 
 from .. import sanitize
 from .results import (
@@ -19,7 +22,7 @@ from .results import (
 logger = logging.getLogger(__name__)
 
 
-def _decode(response):
+def _decode(response: requests.Response) -> dict[str, Any]:
     status = response.status_code
     if 200 <= status < 300:
         return _json_dict(response)
@@ -35,7 +38,7 @@ def _decode(response):
     raise SpotifyUnavailable(f"Spotify answered {status} ({message})")
 
 
-def _json_body(response):
+def _json_body(response: requests.Response) -> Any:
     """The decoded body; ValueError when it is not JSON."""
     try:
         return response.json(parse_int=sanitize.json_int)
@@ -44,7 +47,7 @@ def _json_body(response):
         return sanitize.loads_shallow(response.text)
 
 
-def _json_dict(response):
+def _json_dict(response: requests.Response) -> dict[str, Any]:
     try:
         body = _json_body(response)
     except ValueError as exc:
@@ -54,7 +57,7 @@ def _json_dict(response):
     return body
 
 
-def _error_message(response):
+def _error_message(response: requests.Response) -> str:
     try:
         error = _json_body(response).get("error")
     except (ValueError, AttributeError):
@@ -64,14 +67,14 @@ def _error_message(response):
     return sanitize.text(error) or f"HTTP {response.status_code}"
 
 
-def _retry_after(response):
+def _retry_after(response: requests.Response) -> int:
     try:
         return max(0, math.ceil(float(response.headers.get("Retry-After", "1"))))
     except ValueError:
         return 1
 
 
-def _is_int(value):
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -79,11 +82,11 @@ _count_value = sanitize.count
 _text = sanitize.text
 
 
-def _mapping(value):
+def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _pick_image(images):
+def _pick_image(images: object) -> str | None:
     if not isinstance(images, list):
         return None
     usable = [
@@ -102,7 +105,7 @@ def _pick_image(images):
     return max(sized, key=lambda image: image["width"])["url"]
 
 
-def _track_count(raw):
+def _track_count(raw: dict[str, Any]) -> int | None:
     # 2026 renamed the reference `tracks` to `items`; either may be missing.
     for key in ("items", "tracks"):
         total = _count_value(_mapping(raw.get(key)).get("total"))
@@ -111,14 +114,13 @@ def _track_count(raw):
     return None
 
 
-def _parse_playlist(raw):
+def _parse_playlist(raw: object) -> Playlist:
     if not isinstance(raw, dict) or not is_valid_playlist_id(raw.get("id")):
         raise SpotifyUnavailable("Spotify sent a playlist without a usable id")
     playlist_id = raw["id"]
     owner = _mapping(raw.get("owner"))
     owner_id = _text(owner.get("id"))
     followers = _mapping(raw.get("followers"))
-    links = {"kind": "playlist", "spotify_id": playlist_id}
     return Playlist(
         id=playlist_id,
         name=_text(raw.get("name")),
@@ -127,16 +129,21 @@ def _parse_playlist(raw):
         owner_name=_text(owner.get("display_name")) or owner_id,
         owner_id=owner_id,
         image_url=_pick_image(raw.get("images")),
+        # A valid id always gives a link: Spotify's own when it is sound, else one built.
         web_url=sanitize.checked_web_url(
-            _mapping(raw.get("external_urls")).get("spotify"), **links
-        ),
-        uri=sanitize.checked_app_uri(raw.get("uri"), **links),
+            _mapping(raw.get("external_urls")).get("spotify"),
+            kind="playlist",
+            spotify_id=playlist_id,
+        )
+        or sanitize.playlist_web_url(playlist_id),
+        uri=sanitize.checked_app_uri(raw.get("uri"), kind="playlist", spotify_id=playlist_id)
+        or sanitize.playlist_app_uri(playlist_id),
         track_count=_track_count(raw),
         followers=_count_value(followers.get("total")),
     )
 
 
-def _parse_search(body, *, query, offset, limit):
+def _parse_search(body: dict[str, Any], *, query: str, offset: int, limit: int) -> PlaylistPage:
     paging = body.get("playlists")
     if not isinstance(paging, dict) or not isinstance(paging.get("items"), list):
         raise SpotifyUnavailable("Spotify's search answer has no playlists")
@@ -159,7 +166,7 @@ def _parse_search(body, *, query, offset, limit):
     )
 
 
-def _parse_entry(entry, *, position):
+def _parse_entry(entry: object, *, position: int) -> Track | None:
     """A Track from one playlist entry, or None for an entry Spotify left empty."""
     if not isinstance(entry, dict):
         return None
@@ -177,11 +184,15 @@ def _parse_entry(entry, *, position):
     else:
         kind = "track"
         album = _text(_mapping(item.get("album")).get("name"))
-        raw_artists = item.get("artists") if isinstance(item.get("artists"), list) else []
+        raw_artists = item.get("artists")
+        if not isinstance(raw_artists, list):
+            raw_artists = []
         artists = tuple(filter(None, (_text(_mapping(a).get("name")) for a in raw_artists)))
-    links = {"kind": kind, "spotify_id": item.get("id")}
-    web_url = sanitize.checked_web_url(_mapping(item.get("external_urls")).get("spotify"), **links)
-    uri = sanitize.checked_app_uri(item.get("uri"), **links)
+    spotify_id = item.get("id")
+    web_url = sanitize.checked_web_url(
+        _mapping(item.get("external_urls")).get("spotify"), kind=kind, spotify_id=spotify_id
+    )
+    uri = sanitize.checked_app_uri(item.get("uri"), kind=kind, spotify_id=spotify_id)
     return Track(
         position=position,
         name=_text(item.get("name")),

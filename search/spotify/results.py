@@ -44,7 +44,7 @@ class SpotifyUnavailable(SpotifyError):
 class SpotifyRateLimited(SpotifyUnavailable):
     """A 429 whose `Retry-After` is too long to wait for."""
 
-    def __init__(self, retry_after):
+    def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(f"Spotify rate limit hit; retry after {retry_after} s")
 
@@ -71,7 +71,7 @@ class Playlist:
     followers: int | None = None
 
     @property
-    def embed_url(self):
+    def embed_url(self) -> str:
         return sanitize.playlist_embed_url(self.id)
 
 
@@ -88,7 +88,7 @@ class Track:
     kind: str  # "track" | "episode"
 
     @property
-    def duration(self):
+    def duration(self) -> str:
         if self.duration_ms is None:
             return ""
         minutes, seconds = divmod(round(self.duration_ms / 1000), 60)
@@ -117,7 +117,7 @@ class TrackList:
     cut_short: bool = False  # Spotify stopped sending pages (empty ones that pointed on) early
 
 
-def normalize_query(query):
+def normalize_query(query: object) -> str:
     """The form of a search term that caching and subscriptions compare: trimmed, casefolded."""
     return " ".join(str(query).split()).casefold()
 

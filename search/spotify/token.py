@@ -5,21 +5,41 @@ A raw SPOTIFY_TOKEN is used as it is, until Spotify rejects it.
 
 import hashlib
 import math
+import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 from ..resilient_cache import cache_get, cache_set
 from .parsing import _error_message, _is_int, _json_dict
 from .results import TOKEN_EXPIRY_MARGIN, SpotifyNotConfigured, SpotifyUnavailable
 
+if TYPE_CHECKING:
+    import requests
 
-def _digest(*parts):
+    from .client import Deadline
+
+
+def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
 class AccessTokens:
     """The token half of SpotifyClient; it sends through the client's `_exchange`."""
 
-    def _bearer(self, deadline, *, rejected=None):
+    token_url: str
+    _credentials: tuple[str, str] | None
+    _static_token: str
+    _token_lock: threading.Lock
+    _access_token: str
+    _token_expires_at: float
+    _token_cache_key: str
+
+    def _exchange(
+        self, method: str, url: str, *, deadline: "Deadline", **kwargs: Any
+    ) -> "requests.Response":
+        raise NotImplementedError  # pragma: no cover  (SpotifyClient's)
+
+    def _bearer(self, deadline: "Deadline", *, rejected: str | None = None) -> str:
         if self._static_token:
             if rejected == self._static_token:
                 raise SpotifyNotConfigured(
@@ -56,7 +76,7 @@ class AccessTokens:
         finally:
             self._token_lock.release()
 
-    def _fetch_token(self, deadline):
+    def _fetch_token(self, deadline: "Deadline") -> tuple[str, int]:
         response = self._exchange(
             "POST",
             self.token_url,
