@@ -5,7 +5,8 @@ Views and the daily command use the cached functions (`search_playlists`, `get_p
 `from search import spotify`; the modules behind this face are:
 
 - results.py — the typed results (Playlist, Track, PlaylistPage, TrackList), errors and limits;
-- client.py — SpotifyClient: the token, retries and the deadline of one call, uncached;
+- client.py — SpotifyClient: retries, Retry-After and the deadline of one call, uncached;
+- token.py — its access token: Client Credentials, shared through the cache, renewed early;
 - parsing.py — Spotify's JSON turned into results, whatever shape it arrives in;
 - cached.py — the cached functions and the shared client, misses merged within and across processes;
 - demo.py — the offline demo catalog, served through the same client.
