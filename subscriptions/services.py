@@ -338,6 +338,7 @@ def email_event_record(
     """
     email = email.strip().lower()
     new_state = EVENT_STATE.get(event_type)
+    subscriber: Subscriber | None
     with transaction.atomic():
         if new_state is not None:
             subscriber = Subscriber.for_address(email)
