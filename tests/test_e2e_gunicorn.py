@@ -5,6 +5,9 @@ collectstatic), settings read from the environment and the Spotify client talkin
 """
 
 import re
+import threading
+import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -66,3 +69,68 @@ def test_the_site_serves_home_search_and_a_playlist_under_gunicorn(app_server, f
     status, _, legacy = fetch(f"{app_server.url}/playlist/someone/{groove}/")
     assert status == 200
     assert "<h1>Sunny &lt;Groove&gt; &amp; Co</h1>" in legacy
+
+
+def test_web_concurrency_sets_the_number_of_worker_processes(fake_spotify):
+    with AppServer(workers=3, env=fake_spotify.environment()) as server:
+        assert len(server.worker_pids()) == 3
+
+
+def test_a_request_waiting_on_spotify_does_not_hold_up_its_worker(fake_spotify):
+    """One worker process: while a cold search waits on Spotify, another visitor is served."""
+    with AppServer(workers=1, env=fake_spotify.environment()) as server:
+        fetch(f"{server.url}/search/?q=warm+up")  # the worker holds a token from here on
+        fake_spotify.hang_next("search", seconds=4)
+        waiting = threading.Thread(target=probe, args=(f"{server.url}/search/?q=slow+one",))
+        waiting.start()
+        try:
+            wait_for(lambda: len(fake_spotify.calls("search")) == 2)
+            # A sync worker would answer this only once the hung search gives up (5 s).
+            status, _, body = fetch_within(f"{server.url}/healthz", seconds=2.5)
+            assert (status, body) == (200, "ok\n")
+        finally:
+            waiting.join()
+
+
+def test_concurrent_visitors_of_one_new_term_make_one_spotify_call_per_worker(fake_spotify):
+    fake_spotify.latency = 0.3
+    with AppServer(workers=2, env=fake_spotify.environment()) as server:
+        fetch(f"{server.url}/healthz")
+        before = len(fake_spotify.calls("search"))
+        url = f"{server.url}/search/?q=together+now"
+        barrier = threading.Barrier(16)
+        statuses = []
+
+        def visit():
+            barrier.wait()
+            statuses.append(probe(url))
+
+        visitors = [threading.Thread(target=visit) for _ in range(16)]
+        for visitor in visitors:
+            visitor.start()
+        for visitor in visitors:
+            visitor.join()
+
+    assert statuses == [200] * 16
+    assert 1 <= len(fake_spotify.calls("search")) - before <= 2
+
+
+def probe(url):
+    try:
+        with urllib.request.urlopen(url, timeout=20) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def fetch_within(url, *, seconds):
+    with urllib.request.urlopen(url, timeout=seconds) as response:
+        return response.status, response.headers, response.read().decode()
+
+
+def wait_for(condition, *, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
