@@ -97,6 +97,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses what the site renders; below WhiteNoise, so static files keep WhiteNoise's own
+    # precompressed copies and never pass through it. Above the middleware that only set headers
+    # and cookies. BREACH: the one secret in a page body is the CSRF token, which Django masks
+    # afresh for every response, and the middleware pads each gzip stream by a random length.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -4,6 +4,7 @@ Proves what the test client cannot: the WSGI entry point, whitenoise's manifest 
 collectstatic), settings read from the environment and the Spotify client talking real HTTP.
 """
 
+import gzip
 import re
 import threading
 import time
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from django.conf import settings
 
 from bench.appserver import AppServer
 
@@ -71,6 +73,21 @@ def test_the_site_serves_home_search_and_a_playlist_under_gunicorn(app_server, f
     assert "<h1>Sunny &lt;Groove&gt; &amp; Co</h1>" in legacy
 
 
+def test_pages_are_compressed_and_static_files_keep_whitenoises_own_copies(app_server):
+    gzip_only = {"Accept-Encoding": "gzip"}
+    status, headers, page = fetch_raw(f"{app_server.url}/", headers=gzip_only)
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+    home = gzip.decompress(page).decode()
+    assert "How are you feeling?" in home
+
+    stylesheet = re.search(r'href="/static/(css/site\.[0-9a-f]{12}\.css)"', home).group(1)
+    status, headers, body = fetch_raw(f"{app_server.url}/static/{stylesheet}", headers=gzip_only)
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+    # Byte for byte the file collectstatic compressed, served with WhiteNoise's headers.
+    assert body == (settings.STATIC_ROOT / f"{stylesheet}.gz").read_bytes()
+    assert "immutable" in headers["Cache-Control"]
+
+
 def test_web_concurrency_sets_the_number_of_worker_processes(fake_spotify):
     with AppServer(workers=3, env=fake_spotify.environment()) as server:
         assert len(server.worker_pids()) == 3
@@ -113,6 +130,12 @@ def test_concurrent_visitors_of_one_new_term_make_one_spotify_call_per_worker(fa
 
     assert statuses == [200] * 16
     assert 1 <= len(fake_spotify.calls("search")) - before <= 2
+
+
+def fetch_raw(url, *, headers):
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return response.status, response.headers, response.read()
 
 
 def probe(url):
