@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 MAX_PAGE = spotify.MAX_SEARCH_OFFSET // spotify.PAGE_SIZE + 1
 # A rate-limited answer asks clients to come back after at most this many seconds.
 MAX_RETRY_AFTER = 3600
+# The tracks a playlist page lists at first; the rest are a link (`?tracks=all`) away, so a phone
+# paints the page without laying out up to 500 table rows first.
+FIRST_TRACKS = 100
 
 
 # The search form's fields, cleaned one by one: a Form instance deep-copies its fields on every
@@ -60,8 +63,9 @@ def results_html(*, query, page, keep=True):
     return mark_safe(fragment)  # noqa: S308  (rendered by our own autoescaping template)
 
 
-def playlist_html(*, playlist_id, keep=True):
-    """The rendered body of a playlist page and its title, kept for every visitor when `keep`."""
+def playlist_html(*, playlist_id, all_tracks=False, keep=True):
+    """The rendered body of a playlist page and its title, kept for every visitor when `keep`:
+    the first FIRST_TRACKS tracks, or `all_tracks`."""
 
     def render():
         playlist = spotify.get_playlist(playlist_id)
@@ -79,14 +83,20 @@ def playlist_html(*, playlist_id, keep=True):
         except spotify.SpotifyForbidden:
             context["tracks_forbidden"] = True
         else:
-            context["tracks"] = track_list.tracks
+            tracks = track_list.tracks
+            context["tracks"] = tracks if all_tracks else tracks[:FIRST_TRACKS]
+            context["more_from"] = FIRST_TRACKS + 1  # where the rest start: #more-tracks
+            context["listed_count"] = len(tracks)
+            context["hidden_count"] = len(tracks) - len(context["tracks"])
             context["truncated"] = track_list.truncated
             context["cut_short"] = track_list.cut_short
             if track_list.total is not None:
                 context["track_total"] = track_list.total
         return (playlist.name, render_to_string("search/_playlist.html", context))
 
-    title, fragment = page_cache.cached_fragment(("playlist", playlist_id), render, keep=keep)
+    title, fragment = page_cache.cached_fragment(
+        ("playlist", playlist_id, all_tracks), render, keep=keep
+    )
     return title, mark_safe(fragment)  # noqa: S308  (rendered by our own autoescaping template)
 
 
@@ -172,12 +182,14 @@ def playlist(request, playlist_id, username=None):
     """`/playlist/<id>/`, and the original `/playlist/<username>/<id>/` (username unused)."""
     if not spotify.is_valid_playlist_id(playlist_id):
         raise Http404("Not a Spotify playlist id.")
-    parts = ("playlist", playlist_id)
+    # Any other value is the usual page: a link followed from elsewhere, not a form to correct.
+    all_tracks = request.GET.get("tracks") == "all"
+    parts = ("playlist", playlist_id, all_tracks)
     if (response := cached_page(request, parts)) is not None:
         return response
     keep = page_cache.asked_before(*parts)
     try:
-        title, body = playlist_html(playlist_id=playlist_id, keep=keep)
+        title, body = playlist_html(playlist_id=playlist_id, all_tracks=all_tracks, keep=keep)
     except spotify.SpotifyNotFound:
         raise Http404("Spotify has no such playlist.") from None
     except spotify.SpotifyError as error:

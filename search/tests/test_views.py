@@ -313,7 +313,7 @@ def test_playlist_page_shows_the_playlist_the_player_and_every_track(client, fak
 def test_a_playlist_longer_than_500_tracks_says_it_is_cut(client, fake_spotify):
     playlist_id = fake_spotify.add_playlist(name="Everything", track_count=520)
 
-    page = html(client.get(f"/playlist/{playlist_id}/"))
+    page = html(client.get(f"/playlist/{playlist_id}/?tracks=all"))
 
     assert len(re.findall(r'<tr><td class="num">', page)) == 500
     assert "here are the first 500 of 520 tracks" in page
