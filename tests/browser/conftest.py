@@ -86,7 +86,7 @@ class LiveApp:
     database: Path
     spotify: FakeSpotify
     mailgun: FakeMailgun
-    playlists: dict = field(default_factory=dict)  # role ("tracks", "forbidden") -> id
+    playlists: dict = field(default_factory=dict)  # role ("tracks", "long", "forbidden") -> id
     tokens: dict = field(default_factory=dict)  # subscription state -> token, for page checks
 
     @property
@@ -132,6 +132,8 @@ def app(tmp_path_factory):
     with FakeSpotify() as spotify, FakeMailgun() as mailgun:
         playlists = {
             "tracks": spotify.add_playlist(name="Happy Tracks For Testing", track_count=25),
+            # As long as a track list gets (search.spotify.MAX_TRACKS): the heaviest page.
+            "long": spotify.add_playlist(name="Happy Marathon", track_count=500),
             "forbidden": spotify.add_playlist(
                 name="Happy Hits (track list private)", tracks_mode="forbidden"
             ),

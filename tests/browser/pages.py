@@ -13,8 +13,8 @@ SUBSCRIBE_BUTTON = "Email me a playlist every day"
 
 @dataclass(frozen=True)
 class SitePage:
-    """A page a visitor can land on. `path` may name {tracks} and {forbidden} (playlist ids),
-    and {pending}, {active} and {leaving} (tokens of subscriptions in those states)."""
+    """A page a visitor can land on. `path` may name {tracks}, {long} and {forbidden} (playlist
+    ids), and {pending}, {active} and {leaving} (tokens of subscriptions in those states)."""
 
     name: str  # also the screenshot's and the saved HTML's file name
     path: str
@@ -27,6 +27,8 @@ SITE_PAGES = (
     SitePage("home", "/"),
     SitePage("results", "/search/?q=happy"),
     SitePage("playlist", "/playlist/{tracks}/"),
+    SitePage("playlist-long", "/playlist/{long}/"),
+    SitePage("playlist-all-tracks", "/playlist/{long}/?tracks=all"),
     SitePage("playlist-403", "/playlist/{forbidden}/"),
     SitePage("check-inbox", "/search/?q=happy", subscribes=True),
     SitePage("confirm", "/subscriptions/confirm/{pending}/"),
