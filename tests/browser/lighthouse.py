@@ -56,31 +56,38 @@ def require_lighthouse():
     )
 
 
-def run_lighthouse(node, url, *, chrome_path, chrome_flags, blocked_urls=()):
+def run_lighthouse(node, url, *, chrome_path, chrome_flags, blocked_urls=(), attempts=3):
     """Lighthouse's report (the JSON as a dict) for one page load of `url`; requests matching
-    `blocked_urls` patterns fail without leaving the machine."""
-    with tempfile.TemporaryDirectory(prefix="funky-lighthouse-") as tmp:
-        output = Path(tmp) / "report.json"
-        result = subprocess.run(
-            [
-                node,
-                str(LIGHTHOUSE_CLI),
-                url,
-                "--quiet",
-                "--output=json",
-                f"--output-path={output}",
-                f"--only-categories={','.join(CATEGORIES)}",
-                f"--chrome-flags={' '.join(chrome_flags)}",
-                *(f"--blocked-url-patterns={pattern}" for pattern in blocked_urls),
-            ],
-            env={**os.environ, "CHROME_PATH": str(chrome_path)},
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if result.returncode != 0 or not output.exists():
+    `blocked_urls` patterns fail without leaving the machine.
+
+    Lighthouse sometimes loses the trace of a load (NO_NAVSTART, NO_FCP) and asks to be run
+    again: that is retried, up to `attempts` runs; any other failure is raised at once.
+    """
+    for attempt in range(1, attempts + 1):
+        with tempfile.TemporaryDirectory(prefix="funky-lighthouse-") as tmp:
+            output = Path(tmp) / "report.json"
+            result = subprocess.run(
+                [
+                    node,
+                    str(LIGHTHOUSE_CLI),
+                    url,
+                    "--quiet",
+                    "--output=json",
+                    f"--output-path={output}",
+                    f"--only-categories={','.join(CATEGORIES)}",
+                    f"--chrome-flags={' '.join(chrome_flags)}",
+                    *(f"--blocked-url-patterns={pattern}" for pattern in blocked_urls),
+                ],
+                env={**os.environ, "CHROME_PATH": str(chrome_path)},
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            if result.returncode == 0 and output.exists():
+                return json.loads(output.read_text())
+        if "run Lighthouse again" not in result.stderr or attempt == attempts:
             raise RuntimeError(f"Lighthouse failed on {url}:\n{result.stderr[-3000:]}")
-        return json.loads(output.read_text())
+    raise AssertionError("unreachable")
 
 
 def median_run(reports):
