@@ -1,15 +1,10 @@
 """The benchmark's ceiling: a Django view that returns a fixed string through the full stack.
 
-musicsite/urls.py includes these URLs only when BENCH_MINIMAL_VIEW=1 (set by bench/web.py), so
-production never serves them.
+Served only by bench/urls.py (bench/settings.py), so production never has it.
 """
 
-from django.http import HttpResponse
-from django.urls import path
+from django.http import HttpRequest, HttpResponse
 
 
-def minimal(request):
+def minimal(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
-
-
-urlpatterns = [path("bench/minimal/", minimal, name="bench-minimal")]

@@ -1,9 +1,10 @@
-"""Web benchmark: the site's pages under gunicorn against the stack's own ceiling (issue [F]).
+"""Web benchmark: the site's pages under gunicorn against the stack's own ceiling (issues [F], [W]).
 
-Starts the Procfile's web process (WEB_CONCURRENCY sync workers, DEBUG off; SQLite in a temporary
-directory, or the existing database DATABASE_URL names, migrated first; the Redis cache when
-REDIS_URL is set), a loopback fake Spotify that adds --latency seconds to every answer, and drives
-six cases with wrk:
+Starts the Procfile's web process (gunicorn.conf.py: WEB_CONCURRENCY gthread workers of
+GUNICORN_THREADS threads, DEBUG off; SQLite in a temporary directory, or the existing database
+DATABASE_URL names, migrated first; the Redis cache when REDIS_URL is set) with bench/settings.py
+(the site plus a bare view), a loopback fake Spotify that adds --latency seconds to every answer,
+and drives these cases with wrk:
 
   1 minimal   a Django view returning a fixed string (the ceiling of this stack on this machine)
   2 home      /
@@ -12,6 +13,11 @@ six cases with wrk:
   5 playlist  a playlist page, warm
   6 healthz   /healthz
   7 returning case 3 with a CSRF cookie, as a returning browser sends (wrk keeps no cookies)
+  8 gzip      case 5 asked for with Accept-Encoding: gzip, as browsers do (wrk sends none)
+
+Then, in the same run, the --baseline-cases (1, 3 and 4) again against the web process as it was
+before [W] (`--worker-class sync`, one request per worker at a time), so the cold-search speed-up
+is measured on the same machine at the same time and printed as a ratio.
 
 It prints requests/s, p50/p99 latency and non-2xx answers per case and each case's ratio to case 1,
 then checks that 32 concurrent requests for one new term make at most one Spotify call per worker.
@@ -19,6 +25,7 @@ then checks that 32 concurrent requests for one new term make at most one Spotif
     python -m bench.web                       # 20 s per case, 32 connections
     python -m bench.web --repeat 3            # the median of three rounds (what RESULTS.md records)
     python -m bench.web --duration 3 --cases 1,3   # a quick look
+    python -m bench.web --cases 1,4 --baseline-cases 1,4   # only the cold-search comparison
 
 wrk is Debian's package: `sudo apt-get install wrk` (https://github.com/wg/wrk elsewhere).
 """
@@ -27,9 +34,7 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +51,13 @@ if str(BASE_DIR) not in sys.path:  # also runnable as `python bench/web.py`
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.appserver import AppServer  # noqa: E402
+from bench.web_report import (  # noqa: E402
+    comparison_table,
+    git_revision,
+    machine_description,
+    markdown_table,
+    summarise,
+)
 from tests.fakes.spotify import FakeSpotify  # noqa: E402
 
 LUA_TEMPLATE = (Path(__file__).parent / "wrk_script.lua").read_text()
@@ -59,7 +71,7 @@ class Case:
     name: str
     path: str  # for the cold case, the prefix each request's unique term is appended to
     unique_terms: bool = False
-    cookie: str = ""
+    headers: tuple = ()  # extra request headers, "Name: value"
 
 
 @dataclass
@@ -101,7 +113,13 @@ def build_cases(playlist_id):
             7,
             "/search/?q=happy (warm, returning visitor)",
             "/search/?q=happy",
-            cookie=f"csrftoken={RETURNING_VISITOR_CSRF_SECRET}",
+            headers=(f"Cookie: csrftoken={RETURNING_VISITOR_CSRF_SECRET}",),
+        ),
+        Case(
+            8,
+            "playlist page (warm, gzip)",
+            f"/playlist/{playlist_id}/",
+            headers=("Accept-Encoding: gzip",),
         ),
     ]
 
@@ -133,7 +151,7 @@ def run_wrk(wrk, *, url, case, duration, connections, threads, script_dir):
             f"--duration={duration}s",
             "--timeout=30s",  # a slow answer is measured as slow, not dropped as a timeout
             f"--script={script}",
-            *([f"--header=Cookie: {case.cookie}"] if case.cookie else []),
+            *(f"--header={header}" for header in case.headers),
             url + case.path,
         ],
         capture_output=True,
@@ -195,67 +213,6 @@ def check_coalescing(app, fake, *, concurrency):
     }
 
 
-def machine_description():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
-
-
-def git_revision():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=BASE_DIR,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def summarise(cases, rounds):
-    """Median of each figure over the rounds; failures summed (one is already too many)."""
-    rows = []
-    for case in cases:
-        runs = rounds[case.number]
-        rows.append(
-            {
-                "case": case,
-                "rps": statistics.median(run.requests_per_second for run in runs),
-                "p50_ms": statistics.median(run.p50_us for run in runs) / 1000,
-                "p99_ms": statistics.median(run.p99_us for run in runs) / 1000,
-                "failures": sum(run.failures for run in runs),
-                "requests": sum(run.requests for run in runs),
-                "spotify_search_calls": sum(run.spotify_search_calls for run in runs),
-            }
-        )
-    ceiling = next((row["rps"] for row in rows if row["case"].number == 1), None)
-    for row in rows:
-        row["ratio"] = row["rps"] / ceiling if ceiling else None
-    return rows
-
-
-def markdown_table(rows):
-    lines = [
-        "| # | case | req/s | p50 ms | p99 ms | non-2xx | vs minimal |",
-        "| -: | --- | --: | --: | --: | --: | --: |",
-    ]
-    for row in rows:
-        ratio = f"{row['ratio']:.0%}" if row["ratio"] is not None else "n/a"
-        lines.append(
-            f"| {row['case'].number} | {row['case'].name} | {row['rps']:,.0f} | "
-            f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['failures']} | {ratio} |"
-        )
-    return "\n".join(lines)
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=20, help="seconds per case (20)")
@@ -266,24 +223,78 @@ def parse_args(argv=None):
     )
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (2)")
     parser.add_argument(
+        "--gunicorn-threads",
+        type=int,
+        help="GUNICORN_THREADS (default: gunicorn.conf.py's, or the environment's)",
+    )
+    parser.add_argument(
         "--latency", type=float, default=0.1, help="seconds the fake Spotify adds (0.1)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians (1)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma list of case numbers (all)")
+    parser.add_argument(
+        "--cases", default="1,2,3,4,5,6,7,8", help="comma list of case numbers (all)"
+    )
+    parser.add_argument(
+        "--baseline-cases",
+        default="1,3,4",
+        help="cases run again on sync workers, the web process before [W] (1,3,4; '' for none)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return parser.parse_args(argv)
+
+
+def case_numbers(text):
+    return {int(number) for number in text.split(",") if number.strip()}
+
+
+def measure(app, fake, cases, *, args, wrk, script_dir, label):
+    """Every case, --repeat times, against one running app: the rounds per case number."""
+    for case in cases:
+        status = probe(app.url + case.path + ("probe" if case.unique_terms else ""))
+        if not 200 <= status < 300:
+            print(f"warning: case {case.number} ({case.path}) answers {status}")
+    rounds = {case.number: [] for case in cases}
+    for round_no in range(1, args.repeat + 1):
+        for case in cases:
+            wrk_options = {
+                "url": app.url,
+                "case": case,
+                "connections": args.connections,
+                "threads": args.threads,
+                "script_dir": script_dir,
+            }
+            if args.warmup:
+                run_wrk(wrk, duration=args.warmup, **wrk_options)
+                wait_until_idle(fake)
+            search_calls_before = len(fake.calls("search"))
+            measurement = run_wrk(wrk, duration=args.duration, **wrk_options)
+            # Counted as wrk stops: the requests still queued have not called yet.
+            measurement.spotify_search_calls = len(fake.calls("search")) - search_calls_before
+            wait_until_idle(fake)
+            rounds[case.number].append(measurement)
+            print(
+                f"  {label} round {round_no} case {case.number}: "
+                f"{measurement.requests_per_second:,.0f} req/s, "
+                f"{measurement.failures} non-2xx",
+                flush=True,
+            )
+    return rounds
 
 
 def main(argv=None):
     args = parse_args(argv)
     wrk = require_wrk()
-    wanted = {int(number) for number in args.cases.split(",")}
+    wanted = case_numbers(args.cases)
+    baseline_wanted = case_numbers(args.baseline_cases)
     database = os.environ.get("DATABASE_URL", "")
     started = datetime.datetime.now(datetime.UTC)
+    # gunicorn.conf.py's default when neither the flag nor the environment says.
+    threads = args.gunicorn_threads or int(os.environ.get("GUNICORN_THREADS") or 8)
     print(f"funky-music web benchmark, {started:%Y-%m-%d %H:%M} UTC, commit {git_revision()}")
     print(f"machine: {machine_description()}; load average {os.getloadavg()}")
     print(
-        f"gunicorn: {args.workers} sync workers; database: "
+        f"gunicorn: {args.workers} gthread workers x {threads} threads "
+        f"(baseline: {args.workers} sync workers); database: "
         f"{'PostgreSQL' if database.startswith('postgres') else 'SQLite (temporary)'}; "
         f"cache: {'Redis (REDIS_URL)' if os.environ.get('REDIS_URL') else 'local memory'}; "
         f"fake Spotify latency {args.latency * 1000:.0f} ms; wrk {args.threads} thread(s), "
@@ -292,46 +303,32 @@ def main(argv=None):
 
     with FakeSpotify(latency=args.latency) as fake:
         playlist_id = fake.add_playlist(name="Benchmark playlist", track_count=50)
-        cases = [case for case in build_cases(playlist_id) if case.number in wanted]
+        all_cases = build_cases(playlist_id)
+        cases = [case for case in all_cases if case.number in wanted]
+        baseline_cases = [case for case in all_cases if case.number in baseline_wanted]
         env = {
-            "BENCH_MINIMAL_VIEW": "1",
             **fake.environment(),
+            # The site plus the bare view of case 1 (bench/urls.py); production has no such URL.
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "LOG_LEVEL": "WARNING",
+            **({"GUNICORN_THREADS": str(args.gunicorn_threads)} if args.gunicorn_threads else {}),
         }
-        app = AppServer(env=env, workers=args.workers, database_url=database or None)
-        with app, tempfile.TemporaryDirectory(prefix="funky-wrk-") as script_dir:
-            for case in cases:
-                status = probe(app.url + case.path + ("probe" if case.unique_terms else ""))
-                if not 200 <= status < 300:
-                    print(f"warning: case {case.number} ({case.path}) answers {status}")
-            rounds = {case.number: [] for case in cases}
-            for round_no in range(1, args.repeat + 1):
-                for case in cases:
-                    wrk_options = {
-                        "url": app.url,
-                        "case": case,
-                        "connections": args.connections,
-                        "threads": args.threads,
-                        "script_dir": script_dir,
-                    }
-                    if args.warmup:
-                        run_wrk(wrk, duration=args.warmup, **wrk_options)
-                        wait_until_idle(fake)
-                    search_calls_before = len(fake.calls("search"))
-                    measurement = run_wrk(wrk, duration=args.duration, **wrk_options)
-                    # Counted as wrk stops: the requests still queued have not called yet.
-                    measurement.spotify_search_calls = (
-                        len(fake.calls("search")) - search_calls_before
+        options = {"args": args, "wrk": wrk}
+        with tempfile.TemporaryDirectory(prefix="funky-wrk-") as script_dir:
+            options["script_dir"] = script_dir
+            app = AppServer(env=env, workers=args.workers, database_url=database or None)
+            with app:
+                rounds = measure(app, fake, cases, label="gthread", **options)
+                coalescing = check_coalescing(app, fake, concurrency=args.connections)
+            baseline_rounds = {}
+            if baseline_cases:
+                baseline = AppServer(env=env, workers=args.workers, database_url=database or None)
+                # Flags on GUNICORN_CMD_ARGS beat gunicorn.conf.py: the Procfile's old command.
+                baseline.env["GUNICORN_CMD_ARGS"] += " --worker-class sync --threads 1"
+                with baseline:
+                    baseline_rounds = measure(
+                        baseline, fake, baseline_cases, label="sync (before)", **options
                     )
-                    wait_until_idle(fake)
-                    rounds[case.number].append(measurement)
-                    print(
-                        f"  round {round_no} case {case.number}: "
-                        f"{measurement.requests_per_second:,.0f} req/s, "
-                        f"{measurement.failures} non-2xx",
-                        flush=True,
-                    )
-            coalescing = check_coalescing(app, fake, concurrency=args.connections)
 
     rows = summarise(cases, rounds)
     print()
@@ -339,12 +336,25 @@ def main(argv=None):
     print()
     for row in rows:
         if row["case"].unique_terms:
-            ceiling = args.workers / args.latency if args.latency else float("inf")
             print(
                 f"cold case: {row['spotify_search_calls']} Spotify search calls for "
-                f"{row['requests']} requests served; Spotify-bound ceiling "
-                f"(WEB_CONCURRENCY / latency) {ceiling:.0f} req/s, measured {row['rps']:.1f} "
-                f"({row['rps'] / ceiling:.0%} of it)"
+                f"{row['requests']} requests served, {row['rps']:.1f} req/s"
+            )
+    if baseline_cases:
+        baseline_rows = summarise(baseline_cases, baseline_rounds)
+        print()
+        print("Before [W] (sync workers), same run:")
+        print()
+        print(markdown_table(baseline_rows))
+        print()
+        print(comparison_table(rows, baseline_rows))
+        print()
+        if args.latency:
+            print(
+                f"Spotify-bound ceilings at {args.latency * 1000:.0f} ms: sync "
+                f"{args.workers / args.latency:.0f} req/s (WEB_CONCURRENCY / latency), "
+                f"gthread {args.workers * threads / args.latency:.0f} req/s "
+                "(x threads)"
             )
     verdict = "ok" if coalescing["spotify_search_calls"] <= args.workers else "FAILED"
     print(
@@ -363,6 +373,10 @@ def main(argv=None):
                     "args": {k: str(v) for k, v in vars(args).items()},
                     "rounds": {
                         number: [asdict(run) for run in runs] for number, runs in rounds.items()
+                    },
+                    "baseline_rounds": {
+                        number: [asdict(run) for run in runs]
+                        for number, runs in baseline_rounds.items()
                     },
                     "coalescing": coalescing,
                 },

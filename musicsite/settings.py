@@ -350,7 +350,3 @@ if PENDING_CONFIRMATION_DAYS < 1:
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", bool(env_str("DYNO")))
-
-# bench/web.py serves a bare view next to the site to measure the stack's ceiling; never set
-# this in production.
-BENCH_MINIMAL_VIEW = env_bool("BENCH_MINIMAL_VIEW", False)

@@ -1,6 +1,5 @@
 """URL configuration: the public pages, subscriptions, the admin and Mailgun's webhooks."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,9 +17,6 @@ urlpatterns = [
     ),
     path("anymail/", include("anymail.urls")),
 ]
-
-if settings.BENCH_MINIMAL_VIEW:  # bench/web.py's ceiling case; off unless its env var is set
-    urlpatterns.append(path("", include("bench.minimal_view")))
 
 admin.site.site_header = "funky-music administration"
 admin.site.site_title = "funky-music admin"
