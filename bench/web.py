@@ -15,7 +15,7 @@ and drives these cases with wrk:
   7 returning case 3 with a CSRF cookie, as a returning browser sends (wrk keeps no cookies)
   8 gzip      case 5 asked for with Accept-Encoding: gzip, as browsers do (wrk sends none)
 
-Then, in the same run, the --baseline-cases (1, 3 and 4) again against the web process as it was
+Then, in the same run, the --baseline-cases (1, 3, 4 and 5) again against the web process as it was
 before [W] (`--worker-class sync`, one request per worker at a time), so the cold-search speed-up
 is measured on the same machine at the same time and printed as a ratio.
 
@@ -236,8 +236,8 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--baseline-cases",
-        default="1,3,4",
-        help="cases run again on sync workers, the web process before [W] (1,3,4; '' for none)",
+        default="1,3,4,5",
+        help="cases run again on sync workers, the web process before [W] (1,3,4,5; none: '')",
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return parser.parse_args(argv)
