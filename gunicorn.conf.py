@@ -23,7 +23,7 @@ def _positive_int(name: str, default: int) -> int:
     return number
 
 
-# Heroku sets WEB_CONCURRENCY from the dyno size; 2 where it is not set (a Basic dyno's figure).
+# Heroku sets WEB_CONCURRENCY from the dyno size; 2 where nothing sets it.
 workers = _positive_int("WEB_CONCURRENCY", 2)
 # gthread: each worker serves up to `threads` requests at once. The Spotify client, its token and
 # the caches are shared safely between threads (search/spotify.py); each thread keeps its own
