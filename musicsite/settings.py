@@ -50,6 +50,16 @@ def env_seconds(name, default, *, minimum=0.0):
     return seconds(name, value, minimum=minimum) if value else default
 
 
+def env_float(name, default):
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
 def env_list(name, default=()):
     value = env_str(name)
     if not value:
@@ -317,6 +327,15 @@ if not 1 <= MAILGUN_BATCH_SIZE <= 1000:
 DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3)
 if DAILY_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("DAILY_MAX_ATTEMPTS must be 1 or more.")
+# The complaint breaker: when complaints over the last DAILY_COMPLAINT_WINDOW_DAYS reach this
+# share of the emails sent in them (0.003 = 0.3 %, where Gmail, Yahoo and Microsoft start
+# throttling bulk senders), the daily run sends nothing and exits with status 3.
+DAILY_COMPLAINT_BREAKER_RATE = env_float("DAILY_COMPLAINT_BREAKER_RATE", 0.003)
+if not 0 < DAILY_COMPLAINT_BREAKER_RATE <= 1:
+    raise ImproperlyConfigured("DAILY_COMPLAINT_BREAKER_RATE must be above 0 and at most 1.")
+DAILY_COMPLAINT_WINDOW_DAYS = env_int("DAILY_COMPLAINT_WINDOW_DAYS", 7)
+if DAILY_COMPLAINT_WINDOW_DAYS < 1:
+    raise ImproperlyConfigured("DAILY_COMPLAINT_WINDOW_DAYS must be 1 or more.")
 
 LOGGING = {
     "version": 1,

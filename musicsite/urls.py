@@ -8,6 +8,8 @@ from subscriptions.webhooks import MailgunTrackingWebhookView
 urlpatterns = [
     path("", include("search.urls")),
     path("subscriptions/", include("subscriptions.urls")),
+    # Before the admin's own URLs: the list's health dashboard, staff only.
+    path("admin/dashboard/", include("subscriptions.dashboard_admin")),
     path("admin/", admin.site.urls),
     # Before anymail's own URLs, so this hardened view answers Mailgun's tracking posts.
     path(

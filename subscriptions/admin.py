@@ -11,8 +11,9 @@ from django.utils.text import Truncator
 
 from search import spotify
 
-from . import (
-    admin_subscribers,  # noqa: F401  (registers the Subscriber admin)
+from . import (  # noqa: F401  (registers the Subscriber, run and breaker admins)
+    admin_subscribers,
+    dashboard_admin,
     selectors,
     services,
 )
@@ -199,7 +200,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unsubscribe")
     def unsubscribe(self, request, queryset):
-        changed = services.subscriptions_unsubscribe(subscriptions=queryset)
+        changed = services.subscriptions_unsubscribe(
+            subscriptions=queryset, via=Subscription.Via.STAFF
+        )
         self.message_user(request, f"Unsubscribed {changed} subscription(s).", messages.SUCCESS)
 
     @admin.action(description="Re-send confirmation")

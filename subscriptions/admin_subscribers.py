@@ -3,9 +3,9 @@
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
-from . import services
+from . import exports, services
 from .addresses import canonical_email
 from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
@@ -76,7 +76,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [name for name in fields if name != "paused_until"]
     inlines = [SubscriptionInline]
-    actions = ["unsubscribe_all", "clear_suppression"]
+    actions = ["unsubscribe_all", "clear_suppression", "export_csv"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         return with_subscriber_summary(super().get_queryset(request))
@@ -102,10 +102,19 @@ class SubscriberAdmin(admin.ModelAdmin):
         label = EmailEvent.Type(obj.last_event_type).label
         return f"{label}: {obj.last_event_reason}" if obj.last_event_reason else label
 
+    @admin.action(description="Export as CSV (streamed)", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
+        """The selected rows, or every row the filters match with "Select all"."""
+        return exports.subscribers_csv_response(
+            Subscriber.objects.filter(pk__in=queryset.values("pk"))
+        )
+
     @admin.action(description="Unsubscribe from everything")
     def unsubscribe_all(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         subscriptions = Subscription.objects.filter(subscriber__in=queryset)
-        changed = services.subscriptions_unsubscribe(subscriptions=subscriptions)
+        changed = services.subscriptions_unsubscribe(
+            subscriptions=subscriptions, via=Subscription.Via.STAFF
+        )
         self.message_user(request, f"Unsubscribed {changed} subscription(s).", messages.SUCCESS)
 
     @admin.action(description="Clear bounce/complaint", permissions=["change"])

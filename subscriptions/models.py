@@ -209,6 +209,15 @@ class Subscription(models.Model):
     Status = SubscriptionStatus
     LIVE_STATUSES = LIVE_STATUSES
 
+    class Via(models.TextChoices):
+        """How an unsubscribe came: the dashboard counts each way apart."""
+
+        LINK = "link", "Unsubscribe page"
+        MANAGE = "manage", "Manage page"
+        ONE_CLICK = "one_click", "One-click (List-Unsubscribe)"
+        PROVIDER = "provider", "Mailgun (the inbox provider or Mailgun's own link)"
+        STAFF = "staff", "Staff, in the admin"
+
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
     )
@@ -221,6 +230,9 @@ class Subscription(models.Model):
     confirmation_sent_at = models.DateTimeField("confirmation sent", null=True, blank=True)
     confirmed_at = models.DateTimeField("confirmed", null=True, blank=True)
     unsubscribed_at = models.DateTimeField("unsubscribed", null=True, blank=True)
+    unsubscribed_via = models.CharField(
+        "unsubscribed through", max_length=16, choices=Via.choices, blank=True
+    )
     last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
     # The day (in TIME_ZONE) of the last daily email: "has it had today's email?"
     last_sent_on = models.DateField("last sent on", null=True, blank=True)
@@ -506,3 +518,65 @@ class WebhookSignature(models.Model):
 
     def __str__(self):
         return f"{self.token} signed at {self.signed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SendRun(models.Model):
+    """One run of `send_daily_playlists`: when, how long, what it did, how it ended.
+
+    The row is written when the run starts, so a run that is killed stays visible (as running)."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running (or killed)"
+        SENT = "sent", "Sent"
+        SOME_FAILED = "some_failed", "Some mail failed or unknown"
+        CONFIGURATION_ERROR = "configuration", "Configuration error"
+        BREAKER = "breaker", "Stopped by the complaint breaker"
+        CRASHED = "crashed", "Crashed"
+
+    started_at = models.DateTimeField("started", default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+    day = models.DateField()
+    dry_run = models.BooleanField("dry run", default=False)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    exit_status = models.PositiveSmallIntegerField("exit status", null=True, blank=True)
+    emails = models.PositiveIntegerField("sent", default=0)
+    failed = models.PositiveIntegerField(default=0)
+    unknown = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    spotify_calls = models.PositiveIntegerField("Spotify calls", default=0)
+    mailgun_calls = models.PositiveIntegerField("Mailgun calls", default=0)
+    seconds = models.FloatField(null=True, blank=True)
+    summary = models.TextField("summary line", blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "daily run"
+        verbose_name_plural = "daily runs"
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} run of {self.day} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class BreakerClearance(models.Model):
+    """A member of staff let the daily email go out for one day despite the complaint rate."""
+
+    day = models.DateField(unique=True)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="staff user",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    staff_name = models.CharField("cleared by", max_length=150)
+    complaint_rate = models.FloatField("complaint rate when cleared")
+    created_at = models.DateTimeField("cleared", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "complaint breaker clearance"
+        verbose_name_plural = "complaint breaker clearances"
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"Breaker cleared for {self.day} by {self.staff_name}"

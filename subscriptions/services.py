@@ -224,21 +224,24 @@ def _empty_subscribers(cutoff, *, without=None) -> QuerySet[Subscriber]:
     )
 
 
-def subscription_unsubscribe(*, subscription: Subscription) -> bool:
+def subscription_unsubscribe(*, subscription: Subscription, via: str) -> bool:
     """Stop one subscription; True when it was live (a second call changes nothing)."""
     just_this_one = Subscription.objects.filter(pk=subscription.pk)
-    return bool(subscriptions_unsubscribe(subscriptions=just_this_one))
+    return bool(subscriptions_unsubscribe(subscriptions=just_this_one, via=via))
 
 
-def address_unsubscribe_all(*, email: str) -> int:
+def address_unsubscribe_all(*, email: str, via: str) -> int:
     """Stop every live subscription of an address (the "all" choice and RFC 8058 one-click)."""
-    return subscriptions_unsubscribe(subscriptions=selectors.address_subscriptions(email=email))
+    return subscriptions_unsubscribe(
+        subscriptions=selectors.address_subscriptions(email=email), via=via
+    )
 
 
-def subscriptions_unsubscribe(*, subscriptions: QuerySet[Subscription]) -> int:
-    """Unsubscribe the live ones among `subscriptions`; returns how many changed."""
+def subscriptions_unsubscribe(*, subscriptions: QuerySet[Subscription], via: str) -> int:
+    """Unsubscribe the live ones among `subscriptions`, saying how (`Subscription.Via`);
+    returns how many changed."""
     return subscriptions.filter(status__in=Subscription.LIVE_STATUSES).update(
-        status=Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+        status=Status.UNSUBSCRIBED, unsubscribed_at=timezone.now(), unsubscribed_via=via
     )
 
 
@@ -360,7 +363,9 @@ def email_event_record(
         if subscriber is None:
             changed = 0
         elif new_state is None:
-            changed = subscriptions_unsubscribe(subscriptions=subscriber.subscriptions.all())
+            changed = subscriptions_unsubscribe(
+                subscriptions=subscriber.subscriptions.all(), via=Subscription.Via.PROVIDER
+            )
         else:
             stronger = Subscriber.objects.filter(pk=subscriber.pk)
             if new_state == Subscriber.State.BOUNCED:

@@ -6,7 +6,7 @@ import pytest
 
 from subscriptions import services
 from subscriptions.daily import daily_playlists_send
-from subscriptions.models import DailyEmail, Subscriber
+from subscriptions.models import DailyEmail, Subscriber, Subscription
 
 from . import factories
 from .daily_support import TODAY, outbox_messages, use_anymail_test_backend
@@ -54,7 +54,7 @@ def test_nothing_is_sent_on_the_days_a_subscriber_paused(until, mailed):
 def test_stopped_subscriptions_get_nothing_while_the_others_still_come():
     factories.subscription("ann@example.org", term="jazz")
     stopped = factories.subscription("ann@example.org", term="calm")
-    services.subscription_unsubscribe(subscription=stopped)
+    services.subscription_unsubscribe(subscription=stopped, via=Subscription.Via.LINK)
     factories.subscription("bo@example.org", term="calm", status="unsubscribed")
 
     daily_playlists_send(today=TODAY, seed=1)

@@ -140,7 +140,7 @@ def test_a_bounce_stops_every_spelling_of_the_inbox():
 
 def test_unsubscribe_all_stops_every_spelling_of_the_inbox():
     rows = [old_row("Listener@x.com"), old_row('"listener"@x.com', term="sad")]
-    services.address_unsubscribe_all(email=rows[0].email)
+    services.address_unsubscribe_all(email=rows[0].email, via=Subscription.Via.LINK)
     assert {Subscription.objects.get(pk=row.pk).status for row in rows} == {Status.UNSUBSCRIBED}
 
 

@@ -2,8 +2,10 @@
 
 Safe to schedule as often as you like (Heroku Scheduler, daily or hourly) and to run several
 at once: the work is claimed in the database. Exit status: 0 all sent, 1 some mail failed or
-its fate is unknown, 2 configuration error (nothing was sent). The status holds even when
-stdout is gone (a closed pipe): what was sent is recorded before anything is printed.
+its fate is unknown, 2 configuration error (nothing was sent), 3 the complaint breaker stopped
+the run (nothing was sent; see subscriptions/runs.py). The status holds even when stdout is gone
+(a closed pipe): what was sent is recorded before anything is printed. Every run, dry runs
+included, is recorded as a `SendRun` (the admin's "Daily runs" and the dashboard).
 """
 
 import argparse
@@ -11,8 +13,15 @@ import logging
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
+from django.utils import timezone
 
-from subscriptions.daily import DailyConfigurationError, daily_playlists_send
+from subscriptions.daily import (
+    DailyConfigurationError,
+    check_configuration,
+    daily_playlists_send,
+)
+from subscriptions.models import SendRun
+from subscriptions.runs import BREAKER_EXIT_STATUS, complaint_breaker_state, send_run_recorded
 
 BAR_WIDTH = 30
 logger = logging.getLogger(__name__)
@@ -64,19 +73,61 @@ class Command(BaseCommand):
         parser.add_argument("--date", type=date.fromisoformat, help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
+        today = options["date"] or timezone.localdate()
+        with send_run_recorded(day=today, dry_run=options["dry_run"]) as record:
+            try:
+                summary = self._send(today, options)
+            except CommandError as error:
+                outcome = (
+                    SendRun.Outcome.BREAKER
+                    if error.returncode == BREAKER_EXIT_STATUS
+                    else SendRun.Outcome.CONFIGURATION_ERROR
+                )
+                record.finish(outcome=outcome, exit_status=error.returncode, error=str(error))
+                raise
+            record.finish(
+                outcome=SendRun.Outcome.SOME_FAILED if summary.exit_code else SendRun.Outcome.SENT,
+                exit_status=summary.exit_code,
+                summary=summary,
+            )
+        if options["verbosity"] >= 1:
+            style = self.style.SUCCESS if summary.exit_code == 0 else self.style.WARNING
+            try:
+                self.stdout.write(style(summary.line()))
+            except OSError:
+                logger.warning("Could not print the summary (%s)", summary.line())
+        if summary.exit_code:
+            raise SystemExit(summary.exit_code)
+
+    def _send(self, today, options):
         verbosity = options["verbosity"]
         if not options.get("skip_checks"):
             try:
                 self.check()
             except SystemCheckError as error:
                 raise CommandError(str(error), returncode=2) from error
+        try:
+            check_configuration()
+        except DailyConfigurationError as error:
+            raise CommandError(str(error), returncode=2) from error
+        breaker = complaint_breaker_state(day=today)
+        if breaker.tripped:
+            message = f"The complaint breaker is on: {breaker.describe()}."
+            if not options["dry_run"]:
+                logger.error("%s Nothing was sent.", message)
+                raise CommandError(
+                    f"{message} Nothing was sent; staff can clear it for today on the admin "
+                    "dashboard.",
+                    returncode=BREAKER_EXIT_STATUS,
+                )
+            self.stderr.write(f"{message} A real run would send nothing.")
         if verbosity >= 3:
             for name in ("subscriptions.daily", "search.spotify"):
                 logging.getLogger(name).setLevel(logging.DEBUG)
         progress = _Progress(self, verbosity=verbosity)
         try:
-            summary = daily_playlists_send(
-                today=options["date"],
+            return daily_playlists_send(
+                today=today,
                 dry_run=options["dry_run"],
                 limit=options["limit"],
                 batch_size=options["batch_size"],
@@ -87,14 +138,6 @@ class Command(BaseCommand):
             raise CommandError(str(error), returncode=2) from error
         finally:
             progress.finish()
-        if verbosity >= 1:
-            style = self.style.SUCCESS if summary.exit_code == 0 else self.style.WARNING
-            try:
-                self.stdout.write(style(summary.line()))
-            except OSError:
-                logger.warning("Could not print the summary (%s)", summary.line())
-        if summary.exit_code:
-            raise SystemExit(summary.exit_code)
 
 
 class _Progress:
