@@ -4,7 +4,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -60,10 +60,7 @@ def complaint_breaker_state(*, day: date | None = None) -> BreakerState:
     """
     day = day or timezone.localdate()
     since = day - timedelta(days=settings.DAILY_COMPLAINT_WINDOW_DAYS)
-    start = timezone.make_aware(
-        timezone.datetime.combine(since, timezone.datetime.min.time()),
-        timezone.get_current_timezone(),
-    )
+    start = timezone.make_aware(datetime.combine(since, time.min))
     complaints = EmailEvent.objects.filter(
         event_type=EmailEvent.Type.COMPLAINED, occurred_at__gte=start
     ).count()
