@@ -43,6 +43,7 @@ CACHED_TEMPLATES = (
     "partials/search_form.html",
     "partials/demo_banner.html",
     "partials/subscribe_form.html",
+    "partials/lost_link_form.html",
     "search/home.html",
     "search/results.html",
     "search/_results.html",

@@ -13,11 +13,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
-from .links import confirm_url, subscribe_url, unsubscribe_url
-from .models import Subscription
+from .links import confirm_url, manage_url, subscribe_url, unsubscribe_url
+from .models import Subscriber, Subscription
 
 CONFIRM_TEMPLATES = "subscriptions/email/confirm"
 ALREADY_SUBSCRIBED_TEMPLATES = "subscriptions/email/already_subscribed"
+MANAGE_LINK_TEMPLATES = "subscriptions/email/manage_link"
 # Mailgun "will accept the message but will not send it" (Mailgun's user manual, "Sending in
 # Test Mode"); anymail passes esp_extra fields to the API as they are.
 MAILGUN_TEST_MODE = {"o:testmode": "yes"}
@@ -40,6 +41,13 @@ def _message(to, rendered, connection=None):
     return message
 
 
+def _manage_url_of(subscription):
+    """The footer's "Manage your daily playlists" link; none for withheld's unsaved stand-in."""
+    if subscription.subscriber_id is None:
+        return ""
+    return manage_url(subscription.subscriber)
+
+
 def render_confirmation(subscription: Subscription) -> tuple[str, str, str]:
     """(subject, text, html) of the message that asks `subscription.email` to confirm."""
     return _render(
@@ -48,6 +56,7 @@ def render_confirmation(subscription: Subscription) -> tuple[str, str, str]:
             "subscription": subscription,
             "term": subscription.term,
             "confirm_url": confirm_url(subscription),
+            "manage_url": _manage_url_of(subscription),
         },
     )
 
@@ -61,7 +70,15 @@ def render_already_subscribed(subscription: Subscription) -> tuple[str, str, str
             "term": subscription.term,
             "unsubscribe_url": unsubscribe_url(subscription),
             "subscribe_url": subscribe_url(),
+            "manage_url": _manage_url_of(subscription),
         },
+    )
+
+
+def render_manage_link(subscriber: Subscriber) -> tuple[str, str, str]:
+    """(subject, text, html) of the "Lost your link?" answer: the subscriber's manage page."""
+    return _render(
+        MANAGE_LINK_TEMPLATES, {"subscriber": subscriber, "manage_url": manage_url(subscriber)}
     )
 
 
@@ -75,6 +92,26 @@ def send_already_subscribed(subscription: Subscription) -> None:
     _message(subscription.email, render_already_subscribed(subscription)).send()
 
 
+def send_manage_link(subscriber: Subscriber) -> None:
+    """Send the manage page's link now; errors propagate as for send_confirmation."""
+    _message(subscriber.email, render_manage_link(subscriber)).send()
+
+
+def send_manage_link_withheld(*, email: str) -> None:
+    """What send_manage_link does, delivering nothing (see send_withheld): the address has no
+    subscriptions, or must get no more mail from us."""
+    stand_in = Subscriber(email=email)  # never saved: its token opens no page
+    _send_in_test_mode(email, render_manage_link(stand_in))
+
+
+def _send_in_test_mode(email, rendered):
+    connection = get_connection()
+    if isinstance(connection, MailgunBackend):
+        message = _message(email, rendered, connection=connection)
+        message.esp_extra = MAILGUN_TEST_MODE
+        message.send()
+
+
 def send_withheld(*, email: str, term: str) -> None:
     """Do what sending the notice to `email` would do, and deliver nothing: the address
     bounced or complained, and must get no more mail from us.
@@ -84,9 +121,4 @@ def send_withheld(*, email: str, term: str) -> None:
     rendered and not sent.
     """
     stand_in = Subscription(email=email, term=term)  # never saved: its links lead nowhere
-    rendered = render_already_subscribed(stand_in)
-    connection = get_connection()
-    if isinstance(connection, MailgunBackend):
-        message = _message(email, rendered, connection=connection)
-        message.esp_extra = MAILGUN_TEST_MODE
-        message.send()
+    _send_in_test_mode(email, render_already_subscribed(stand_in))

@@ -1,9 +1,12 @@
-"""The subscribe form: an email address and a search term, plus a honeypot for bots."""
+"""The subscribe form (an email address and a search term, plus a honeypot for bots) and the
+manage page's forms."""
 
+import datetime
 import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from . import addresses
 from .models import normalize_term
@@ -60,19 +63,15 @@ class PlainCharField(NoControlCharactersMixin, forms.CharField):
     pass
 
 
-class SubscribeForm(forms.Form):
-    email = PlainEmailField(
-        label="Your email address",
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
+class TermForm(forms.Form):
+    """A mood or search term, cleaned as the subscriptions store it."""
+
     term = PlainCharField(
         label="Mood or search term",
         # The limit applies after whitespace is collapsed; see clean_term.
         widget=forms.TextInput(attrs={"maxlength": TERM_MAX_LENGTH}),
         error_messages={"required": "Please type a mood or search term."},
     )
-    # The honeypot: hidden from people (and screen readers) by the template; bots fill it in.
-    homepage = PlainCharField(required=False, label="Leave this empty")
 
     def clean_term(self):
         term = normalize_term(self.cleaned_data["term"])
@@ -86,7 +85,80 @@ class SubscribeForm(forms.Form):
             )
         return term
 
+
+class SubscribeForm(TermForm):
+    email = PlainEmailField(
+        label="Your email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    # The honeypot: hidden from people (and screen readers) by the template; bots fill it in.
+    homepage = PlainCharField(required=False, label="Leave this empty")
+
+    field_order = ["email", "term", "homepage"]
+
     @property
     def is_bot(self):
         """Only meaningful after is_valid(): the honeypot was filled in."""
         return bool(self.cleaned_data.get("homepage"))
+
+
+# -- the manage page -------------------------------------------------------------------------
+
+PAUSE_MAX_DAYS = 365
+
+
+class SubscriptionChoiceForm(forms.Form):
+    """One of the subscriber's own subscriptions, named by id (stop, re-start)."""
+
+    subscription = forms.ModelChoiceField(
+        queryset=None,
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "That playlist is not one of this address's."},
+    )
+
+    def __init__(self, *args, subscriber, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subscription"].queryset = subscriber.subscriptions.all()
+
+
+class PauseForm(forms.Form):
+    until = forms.DateField(
+        label="Pause every email until",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Please give a date like 2026-12-31."},
+    )
+
+    @staticmethod
+    def first_day() -> datetime.date:
+        return timezone.localdate() + datetime.timedelta(days=1)
+
+    @staticmethod
+    def last_day() -> datetime.date:
+        return timezone.localdate() + datetime.timedelta(days=PAUSE_MAX_DAYS)
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until < self.first_day():
+            raise ValidationError("Please pick a day after today.", code="past")
+        if until > self.last_day():
+            raise ValidationError(
+                "You can pause for up to %(days)d days.",
+                code="too_far",
+                params={"days": PAUSE_MAX_DAYS},
+            )
+        return until
+
+
+class EraseForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="Yes, erase everything about my address",
+        error_messages={"required": "Tick the box to confirm that you want your data erased."},
+    )
+
+
+class LostLinkForm(forms.Form):
+    email = PlainEmailField(
+        label="Your email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

@@ -19,6 +19,11 @@ def unsubscribe_url(subscription):
     return absolute_url(reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token}))
 
 
+def manage_url(subscriber):
+    """The page where a subscriber sees and changes every subscription of their inbox."""
+    return absolute_url(reverse("subscriptions:manage", kwargs={"token": subscriber.manage_token}))
+
+
 def subscribe_url(term=None):
     """The subscribe page, with the term filled in when given."""
     path = reverse("subscriptions:subscribe")

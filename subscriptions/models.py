@@ -1,6 +1,7 @@
 """Subscriptions to a daily playlist, what was sent, and what Mailgun told us about delivery."""
 
 import datetime
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -482,6 +483,8 @@ class SubscribeEmail(models.Model):
         # The address complained: the same request went to Mailgun in test mode, which
         # Mailgun accepts and never delivers, so this answer takes as long as the others.
         WITHHELD = "withheld", "Withheld (suppressed address, not delivered)"
+        # "Lost your link?": the manage page's link, mailed to an inbox that asked for it.
+        MANAGE_LINK = "manage_link", "Manage link"
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="subscribe_emails"
@@ -500,6 +503,39 @@ class SubscribeEmail(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+def inbox_digest(inbox_key: str) -> str:
+    """A one-way SHA-256 of an inbox key. Deliberately not keyed with SECRET_KEY: a suppression
+    must outlive a key rotation. (An address someone already knows can be checked against it,
+    which tells them no more than that we must never mail it.)"""
+    return hashlib.sha256(f"funky-music suppressed inbox:{inbox_key}".encode()).hexdigest()
+
+
+class SuppressedInbox(models.Model):
+    """What is left of an inbox that bounced or complained and then erased its data: its key's
+    digest, so no subscribe request can ever mail it again, and nothing that names it."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained (marked as spam)"
+
+    digest = models.CharField("inbox digest", max_length=64, unique=True, editable=False)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField("erased", default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "suppressed inbox"
+        verbose_name_plural = "suppressed inboxes"
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} inbox {self.digest[:12]}…"
+
+    @classmethod
+    def covers(cls, email: str) -> bool:
+        """The inbox `email` reaches, in any spelling, was erased while suppressed."""
+        key = canonical_email(stored_address(email))
+        return cls.objects.filter(digest=inbox_digest(key)).exists()
 
 
 class WebhookSignature(models.Model):

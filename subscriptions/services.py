@@ -23,6 +23,7 @@ from .models import (
     SubscribeEmail,
     Subscriber,
     Subscription,
+    SuppressedInbox,
     WebhookSignature,
     confirmation_cutoff,
     normalize_term,
@@ -63,7 +64,8 @@ def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
     subscription = None
     # The inbox's one subscriber, made now if it is new: the limit's record points at it.
     subscriber = Subscriber.for_address(email)
-    if selectors.address_has_complained(email=email):
+    # An inbox erased while suppressed is known only by its digest (manage.subscriber_erase).
+    if selectors.address_has_complained(email=email) or SuppressedInbox.covers(email):
         kind = Kind.WITHHELD
     else:
         subscription = selectors.live_subscription(email=email, term=term)

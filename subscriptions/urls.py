@@ -1,8 +1,8 @@
-"""Subscribe, confirm by token, unsubscribe by token (page and RFC 8058 one-click)."""
+"""Subscribe, confirm by token, unsubscribe by token (page and RFC 8058 one-click), manage."""
 
 from django.urls import path
 
-from . import views
+from . import manage_views, views
 
 app_name = "subscriptions"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("", views.subscribe, name="subscribe"),
     path("confirm/<slug:token>/", views.confirm, name="confirm"),
     path("unsubscribe/<slug:token>/", views.unsubscribe, name="unsubscribe"),
+    path("manage/", manage_views.lost_link, name="lost_link"),
+    path("manage/<slug:token>/", manage_views.manage_page, name="manage"),
 ]

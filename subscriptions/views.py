@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import ratelimit, selectors, services
 from .forms import SubscribeForm
+from .manage_views import token_page
 from .models import Subscription
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def subscribe(request):
     return _check_inbox(request, form)
 
 
-@never_cache
+@token_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
     """GET only shows a button: mail scanners open links, and must not subscribe anyone."""
@@ -92,7 +93,7 @@ def confirm(request, token):
 # request, the page's own form included, to a csrf_protect'ed view. The one-click body can do
 # nothing but unsubscribe the token's address, which needs the unguessable token anyway.
 @csrf_exempt
-@never_cache
+@token_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
     subscription = _subscription_or_404(token)
