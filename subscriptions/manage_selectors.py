@@ -7,7 +7,6 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import selectors
 from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
 Status = Subscription.Status
@@ -27,17 +26,8 @@ def subscriber_is_verified(*, subscriber: Subscriber) -> bool:
 
 
 def subscriber_suppression(*, subscriber: Subscriber) -> str | None:
-    """ "complained" or "bounced" when the inbox must get no mail from us, else None.
-
-    The subscriber's own delivery state, or (for rows that predate it) its subscriptions'
-    statuses and recorded complaints, as the subscribe form reads them."""
-    if subscriber.is_suppressed:
-        return subscriber.state
-    if selectors.address_has_complained(email=subscriber.email):
-        return Subscriber.State.COMPLAINED
-    if selectors.address_is_suppressed(email=subscriber.email):
-        return Subscriber.State.BOUNCED
-    return None
+    """ "complained" or "bounced" when the inbox must get no mail from us, else None."""
+    return subscriber.state if subscriber.is_suppressed else None
 
 
 @dataclass(frozen=True)
