@@ -73,7 +73,7 @@ from search import spotify
 from . import daily_records as records
 from . import selectors, services
 from .addresses import InvalidAddress, ascii_domain, canonical_email
-from .links import unsubscribe_url
+from .links import manage_url, unsubscribe_url
 from .models import DailyEmail, SentPlaylist, Subscription
 
 logger = logging.getLogger(__name__)
@@ -704,7 +704,8 @@ class _Run:
         wanted = [pk for inbox in inboxes for pk in members.get(inbox, ())]
         subscriptions = list(
             _due_subscriptions(self.today)
-            .only("pk", "email", "term", "token")
+            .select_related("subscriber")
+            .only("pk", "email", "term", "token", "subscriber__manage_token")
             .filter(pk__in=wanted)
             .order_by("pk")
         )
@@ -793,6 +794,7 @@ class _Run:
             # URL-safe tokens read the same in text and HTML: one copy each.
             variables[f"p{number}_token"] = pick.subscription.token
             variables[f"p{number}_tracks"] = self._tracks_label(pick.playlist.track_count)
+        variables["manage_token"] = picks[0].subscription.subscriber.manage_token
         return DailyMessage(
             address=address,
             key=key,
@@ -1007,7 +1009,12 @@ def _placeholders(picks, *, html):
                 tracks=placeholder(f"p{number}_tracks"),
             )
         )
-    return {"picks": slots, "unsubscribe_all_url": slots[0].unsubscribe_url}
+    manage_pattern = manage_url(SimpleNamespace(manage_token=TOKEN_MARK))
+    return {
+        "picks": slots,
+        "unsubscribe_all_url": slots[0].unsubscribe_url,
+        "manage_url": manage_pattern.replace(TOKEN_MARK, placeholder("manage_token")),
+    }
 
 
 def _send_batch(backend, layout, messages, *, day):

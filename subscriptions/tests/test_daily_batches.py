@@ -187,6 +187,7 @@ def test_the_layout_goes_once_per_call_and_each_address_only_sends_its_values(fa
             "p1_uri_html",
             "p1_token",
             "p1_tracks",
+            "manage_token",  # the footer's link to the inbox's manage page
         }
         assert "<" not in "".join(body_values.values())  # no markup per address
 

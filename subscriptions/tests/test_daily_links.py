@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from anymail.utils import parse_single_address
+from django.utils.html import escape
 
 from subscriptions.addresses import canonical_email
 from subscriptions.daily import daily_playlists_send, mail_address
+from subscriptions.links import manage_url
 from subscriptions.models import DailyEmail, SentPlaylist, Subscription
 
 from .daily_support import (
@@ -62,6 +64,11 @@ def check_message(client, message, subscriptions):
     assert header in unsubscribe_links
     # One link per subscription, and the address-wide one is one of them.
     assert {urlsplit(link).path.split("/")[-2] for link in unsubscribe_links} == tokens
+    # The footer's "Manage your daily playlists", in both parts: the inbox's own page.
+    (subscriber,) = {subscription.subscriber for subscription in subscriptions}
+    manage = [link for link in [*text, *html] if "/manage/" in link]
+    assert len(manage) == 2 and set(manage) == {manage_url(subscriber)}
+    assert escape(subscriber.email) in open_site_link(client, manage[0])
     for link in {link for link in [*text, *html, header] if link.startswith(SITE)}:
         page = open_site_link(client, link)
         if "/unsubscribe/" in link:
