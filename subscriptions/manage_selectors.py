@@ -21,8 +21,11 @@ def subscriber_by_manage_token(*, token: str) -> Subscriber:
 
 
 def subscriber_is_verified(*, subscriber: Subscriber) -> bool:
-    """The person proved once that they read this inbox: a subscription was confirmed."""
-    return subscriber.subscriptions.filter(confirmed_at__isnull=False).exists()
+    """The person proved once that they read this inbox: a subscription was confirmed (or is
+    active, as rows staff made or from before confirmations were recorded may be)."""
+    return subscriber.subscriptions.filter(
+        Q(confirmed_at__isnull=False) | Q(status=Status.ACTIVE)
+    ).exists()
 
 
 def subscriber_suppression(*, subscriber: Subscriber) -> str | None:

@@ -41,14 +41,17 @@ MOOD_MESSAGES = {
 
 
 def token_page(view):
-    """A page opened by a secret link: never cached, never indexed, and no Referer leaves it
-    (not even to our own pages and their logs)."""
+    """A page opened by a secret link: never cached, never indexed, and its address (the
+    token) never sent to another site as a Referer, whatever the site-wide policy.
+
+    same-origin, not no-referrer: a browser posts a no-referrer page's forms with
+    `Origin: null`, which Django's CSRF check rightly refuses."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return never_cache(wrapped)

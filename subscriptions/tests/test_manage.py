@@ -98,7 +98,7 @@ def test_token_pages_are_private_uncached_and_unindexed(client, listener):
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
         assert "noindex" in response["X-Robots-Tag"]
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
     assert (
         '<meta name="robots" content="noindex, nofollow">'
         in client.get(manage_url(subscriber)).content.decode()

@@ -76,7 +76,7 @@ def test_download_is_a_json_attachment_of_everything_about_the_inbox(listener):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
     assert response["Content-Disposition"].startswith("attachment;")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     data = json.loads(response.content)
     assert data["subscriber"]["email"] == "Listener@example.com"
     assert data["subscriber"]["delivery_state"] == "active"

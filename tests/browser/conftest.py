@@ -55,6 +55,8 @@ CHROMIUM_ARGS = [
 
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 812}
+# Playlists sent to the "active" subscription: more than one page of the manage page's history.
+HISTORY_LENGTH = 25
 # Seconds a single Playwright action or navigation may take before the test fails.
 ACTION_TIMEOUT_MS = 10_000
 
@@ -108,14 +110,26 @@ class LiveApp:
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def add_subscriptions(self, states):
+    def add_subscriptions(self, states, *, history=()):
         """Store a subscription to 'happy' (a fresh address each) per name -> status; the
-        tokens by name. One `manage.py shell`, as Django starts in about a second."""
+        tokens by name, and each one's manage-page token as "<name>_manage". Those named in
+        `history` get HISTORY_LENGTH playlists sent, two pages of the manage page's history.
+        One `manage.py shell`, as Django starts in about a second."""
         rows = [(name, status, unique_address(name)) for name, status in states.items()]
         code = (
-            "from subscriptions.models import Subscription as S\n"
+            "import datetime\n"
+            "from subscriptions.models import SentPlaylist, Subscription as S\n"
             f"for name, status, email in {rows!r}:\n"
-            "    print(name, S.objects.create(email=email, term='happy', status=status).token)\n"
+            "    s = S.objects.create(email=email, term='happy', status=status)\n"
+            "    print(name, s.token)\n"
+            "    print(name + '_manage', s.subscriber.manage_token)\n"
+            f"    if name in {list(history)!r}:\n"
+            f"        for n in range({HISTORY_LENGTH}):\n"
+            "            SentPlaylist.objects.create(subscription=s, playlist_id=f'pl{n}',\n"
+            "                name=f'A playlist with quite a long name, number {n}',\n"
+            "                web_url=f'https://open.spotify.com/playlist/pl{n}',\n"
+            "                uri=f'spotify:playlist:pl{n}',\n"
+            "                sent_on=datetime.date(2026, 1, 1) + datetime.timedelta(days=n))\n"
         )
         result = self.manage("shell", "--verbosity", "0", "--command", code)
         assert result.returncode == 0, result.stderr
@@ -159,7 +173,8 @@ def app(tmp_path_factory):
             )
             # "leaving" is the one the "unsubscribed" page check unsubscribes (again and again).
             live.tokens = live.add_subscriptions(
-                {"pending": "pending", "active": "active", "leaving": "active"}
+                {"pending": "pending", "active": "active", "leaving": "active"},
+                history=["active"],
             )
             yield live
 

@@ -14,7 +14,8 @@ SUBSCRIBE_BUTTON = "Email me a playlist every day"
 @dataclass(frozen=True)
 class SitePage:
     """A page a visitor can land on. `path` may name {tracks}, {long} and {forbidden} (playlist
-    ids), and {pending}, {active} and {leaving} (tokens of subscriptions in those states)."""
+    ids), {pending}, {active} and {leaving} (tokens of subscriptions in those states), and
+    {active_manage} (the manage-page token of the "active" one's subscriber)."""
 
     name: str  # also the screenshot's and the saved HTML's file name
     path: str
@@ -40,6 +41,9 @@ SITE_PAGES = (
         "/subscriptions/unsubscribe/{leaving}/",
         press="Unsubscribe from all my playlists",
     ),
+    SitePage("manage", "/subscriptions/manage/{active_manage}/"),
+    SitePage("manage-history-page-2", "/subscriptions/manage/{active_manage}/?page=2"),
+    SitePage("lost-link", "/subscriptions/manage/"),
     SitePage("not-found", "/no-such-page/", status=404),
 )
 

@@ -73,3 +73,33 @@ def test_search_and_subscribe_forms_work_with_the_keyboard_alone(app, open_tab):
         page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox to confirm")
     assert [(s["term"], s["status"]) for s in app.subscriptions(email)] == [("happy", "pending")]
+
+
+def test_the_manage_page_works_with_the_keyboard_alone(app, open_tab):
+    tokens = app.add_subscriptions({"keys": "active"})
+    page = open_tab().page
+    page.goto(f"/subscriptions/manage/{tokens['keys_manage']}/")
+
+    tab_to(page, "#add-term")
+    assert focus_is_visible(page), "the focused mood field shows no focus indicator"
+    page.keyboard.type("rainy sunday")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("You now get a daily playlist for")
+
+    tab_to(page, "button[value=stop]")
+    assert focus_is_visible(page), "the focused Stop button shows no focus indicator"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("You get no more playlists for")
+
+    tab_to(page, "#pause-until")
+    assert focus_is_visible(page), "the focused date field shows no focus indicator"
+    tab_to(page, "#erase-confirm")
+    assert focus_is_visible(page), "the focused checkbox shows no focus indicator"
+    page.keyboard.press("Space")
+    tab_to(page, "button[value=erase]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your data is erased")
+    assert page.goto(f"/subscriptions/manage/{tokens['keys_manage']}/").status == 404
