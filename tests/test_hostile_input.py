@@ -13,7 +13,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from subscriptions.models import EmailEvent, Subscription
+from subscriptions.models import EmailEvent, Subscriber, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +101,9 @@ def stored_state(bystander):
                 Subscription.objects.order_by("pk").values_list("pk", "email", "term", "status")
             ),
             "events": EmailEvent.objects.count(),
+            "subscribers": list(
+                Subscriber.objects.order_by("pk").values_list("pk", "paused_until", "state")
+            ),
             "mail": len(mail.outbox),
         }
 
@@ -130,6 +133,8 @@ GET_PAGES = {
     "healthz": "/healthz",
     "confirm": "/subscriptions/confirm/{token}/",
     "unsubscribe": "/subscriptions/unsubscribe/{token}/",
+    "manage": "/subscriptions/manage/{manage_token}/",
+    "lost-link": "/subscriptions/manage/",
 }
 
 
@@ -137,7 +142,11 @@ GET_PAGES = {
 @pytest.mark.parametrize("page", GET_PAGES.values(), ids=GET_PAGES.keys())
 def test_get_with_hostile_query_string(client, playlist_id, bystander, stored_state, page, query):
     before = stored_state()
-    url = page.format(playlist_id=playlist_id, token=bystander.token)
+    url = page.format(
+        playlist_id=playlist_id,
+        token=bystander.token,
+        manage_token=bystander.subscriber.manage_token,
+    )
 
     response = client.get(f"{url}?{query}")
 
@@ -174,6 +183,7 @@ PATH_PAGES = {
     "playlist-legacy-id": "/playlist/someuser/{segment}/",
     "confirm": "/subscriptions/confirm/{segment}/",
     "unsubscribe": "/subscriptions/unsubscribe/{segment}/",
+    "manage": "/subscriptions/manage/{segment}/",
 }
 
 
@@ -196,6 +206,8 @@ TOKEN_POSTS = {
         "/subscriptions/unsubscribe/{segment}/",
         {"List-Unsubscribe": "One-Click"},
     ),
+    "manage-stop-all": ("/subscriptions/manage/{segment}/", {"action": "stop_all"}),
+    "manage-erase": ("/subscriptions/manage/{segment}/", {"action": "erase", "confirm": "on"}),
 }
 
 
@@ -397,4 +409,45 @@ def test_tracking_webhook_refuses_junk(
 
     assert_answered_safely(response, "<script>alert(1)</script>")
     assert response.status_code in {400, 401, 403}
+    assert stored_state() == before
+
+
+# --- the manage page and "Lost your link?" -------------------------------------------------------
+
+MANAGE_POSTS = {
+    **{f"add-{name}": {"action": "add", "term": value} for name, value in HOSTILE_TERMS.items()},
+    **{
+        f"pause-{name}": {"action": "pause", "until": value} for name, value in HOSTILE_TEXT.items()
+    },
+    **{
+        f"stop-{name}": {"action": "stop", "subscription": value}
+        for name, value in HOSTILE_TEXT.items()
+    },
+    **{f"action-{name}": {"action": value} for name, value in HOSTILE_TEXT.items()},
+    "erase-unticked": {"action": "erase", "confirm": ""},
+}
+
+
+@pytest.mark.parametrize("data", MANAGE_POSTS.values(), ids=MANAGE_POSTS.keys())
+def test_manage_page_refuses_hostile_posts_and_changes_nothing(
+    client, bystander, stored_state, data
+):
+    before = stored_state()
+    url = f"/subscriptions/manage/{bystander.subscriber.manage_token}/"
+
+    response = client.post(url, data)
+
+    assert_answered_safely(response, *data.values())
+    assert response.status_code == 400
+    assert stored_state() == before
+
+
+@pytest.mark.parametrize("email", HOSTILE_EMAILS.values(), ids=HOSTILE_EMAILS.keys())
+def test_lost_link_rejects_hostile_email(client, stored_state, email):
+    before = stored_state()
+
+    response = client.post("/subscriptions/manage/", {"email": email})
+
+    assert_answered_safely(response, email)
+    assert response.status_code == 400
     assert stored_state() == before
