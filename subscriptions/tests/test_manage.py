@@ -5,7 +5,9 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -112,6 +114,40 @@ def test_wrong_token_is_the_same_404_as_the_unsubscribe_page(client, listener, t
     assert manage.status_code == unsubscribe.status_code == 404
     assert manage.content == unsubscribe.content
     assert client.post(manage_url(token), {"action": "stop_all"}).status_code == 404
+
+
+def test_the_page_reads_a_constant_number_of_queries_however_long_its_lists(client, listener):
+    subscriber, rows = listener
+
+    def queries_for_page():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(manage_url(subscriber)).status_code == 200
+        return len(queries)
+
+    def send(count):
+        for number in range(count):
+            SentPlaylist.objects.create(
+                subscription=rows["happy"],
+                playlist_id=f"q{SentPlaylist.objects.count()}",
+                name="A playlist",
+                web_url="https://open.spotify.com/playlist/x",
+                uri="spotify:playlist:x",
+                sent_on=datetime.date(2026, 1, 1) + datetime.timedelta(days=number),
+            )
+
+    send(2)
+    few = queries_for_page()
+    send(30)
+    for term in ("one", "two", "three", "four"):
+        subscriber.subscriptions.create(email=subscriber.email, term=term, status=Status.ACTIVE)
+    assert queries_for_page() == few
+
+
+def test_the_unsubscribe_page_links_to_the_manage_page(client, listener):
+    subscriber, rows = listener
+    url = reverse("subscriptions:unsubscribe", kwargs={"token": rows["happy"].token})
+    html = client.get(url).content.decode()
+    assert f'href="{manage_url(subscriber)}">Manage your daily playlists</a>' in html
 
 
 def test_the_confirmed_page_links_to_the_manage_page(client, make_subscription):
