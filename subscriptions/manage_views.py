@@ -3,7 +3,6 @@
 import datetime
 import functools
 import json
-import logging
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -19,9 +18,8 @@ from . import manage, manage_selectors, ratelimit, services
 from .forms import EraseForm, LostLinkForm, PauseForm, SubscriptionChoiceForm, TermForm
 from .models import Subscriber
 
-logger = logging.getLogger(__name__)
-
 HISTORY_PER_PAGE = 20
+MOOD_STATUSES = {manage.MoodOutcome.LIMITED: 429, manage.MoodOutcome.NOT_SENT: 503}
 MOOD_MESSAGES = {
     manage.MoodOutcome.ADDED: "You now get a daily playlist for ‘{term}’.",
     manage.MoodOutcome.CONFIRMATION_SENT: (
@@ -125,10 +123,7 @@ def _mood(request, subscriber, term):
     if outcome in (manage.MoodOutcome.ADDED, manage.MoodOutcome.CONFIRMATION_SENT):
         return _done(request, message)
     messages.warning(request, message)
-    status = 429 if outcome is manage.MoodOutcome.LIMITED else 200
-    if outcome is manage.MoodOutcome.NOT_SENT:
-        status = 503
-    return _page(request, subscriber, status=status)
+    return _page(request, subscriber, status=MOOD_STATUSES.get(outcome, 200))
 
 
 def _chosen(request, subscriber):

@@ -235,6 +235,16 @@ def test_an_unverified_address_confirms_a_new_mood_by_email_within_the_limits(
     assert len(mail.outbox) == 2
 
 
+def test_a_confirmation_that_cannot_be_sent_is_said_and_adds_nothing(
+    make_subscription, closed_port_mailgun
+):
+    subscriber = make_subscription(term="happy", status=Status.PENDING).subscriber
+    response = browser(manage_url(subscriber)).post_form({"action": "add", "term": "calm"})
+    assert response.status_code == 503
+    assert "We could not send the confirmation email just now" in response.content.decode()
+    assert not subscriber.subscriptions.filter(term="calm").exists()
+
+
 def test_adding_a_mood_already_live_adds_nothing(listener):
     subscriber, _ = listener
     response = browser(manage_url(subscriber)).post_form({"action": "add", "term": "HAPPY"})
