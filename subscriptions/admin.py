@@ -11,8 +11,9 @@ from django.utils.text import Truncator
 
 from search import spotify
 
-from . import (  # noqa: F401  (registers the Subscriber, run and breaker admins)
+from . import (  # noqa: F401  (registers the Subscriber, suppressed-inbox, run and breaker admins)
     admin_subscribers,
+    admin_suppressed,
     dashboard_admin,
     selectors,
     services,

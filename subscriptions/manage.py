@@ -114,12 +114,14 @@ def subscriber_erase(*, subscriber: Subscriber) -> bool:
     An inbox that bounced or complained leaves one SuppressedInbox row, a one-way digest of
     its key, which the subscribe form checks so that it is never mailed again. True when it
     did."""
-    key = subscriber.inbox_key
     with transaction.atomic():
+        # Its state as it is now: a complaint may have come in since the page was opened, and
+        # one arriving meanwhile waits for this to commit.
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         reason = manage_selectors.subscriber_suppression(subscriber=subscriber)
         if reason:
             SuppressedInbox.objects.get_or_create(
-                digest=inbox_digest(key), defaults={"reason": reason}
+                digest=inbox_digest(subscriber.inbox_key), defaults={"reason": reason}
             )
         # Events recorded while the inbox had no subscriber carry only its address.
         manage_selectors.subscriber_events(subscriber=subscriber).delete()

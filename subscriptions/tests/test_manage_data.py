@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core import mail
 from django.utils import timezone
 
-from subscriptions import services
+from subscriptions import manage, services
 from subscriptions.models import (
     DailyEmail,
     EmailEvent,
@@ -192,3 +192,16 @@ def test_a_new_subscribe_after_a_plain_erase_works_as_for_anyone(client, listene
     outcome = services.subscription_request(email="listener@example.com", term="happy")
     assert outcome is services.SubscribeOutcome.CREATED
     assert len(mail.outbox) == 1
+
+
+def test_erase_reads_the_inbox_state_as_it_is_when_it_runs(listener):
+    subscriber, _ = listener  # as the page read it: active
+    services.email_event_record(
+        email="listener@example.com",
+        event_type=EmailEvent.Type.COMPLAINED,
+        event_id="evt-meanwhile",
+        occurred_at=timezone.now(),
+    )
+
+    assert manage.subscriber_erase(subscriber=subscriber) is True
+    assert SuppressedInbox.objects.get().reason == "complained"
