@@ -88,12 +88,14 @@ def _mood_request(*, subscriber, term):
 
 def mood_stop(*, subscription: Subscription) -> bool:
     """Stop one subscription; False when it had stopped already."""
-    return services.subscription_unsubscribe(subscription=subscription)
+    return services.subscription_unsubscribe(subscription=subscription, via=Subscription.Via.MANAGE)
 
 
 def moods_stop_all(*, subscriber: Subscriber) -> int:
     """Stop every live subscription of the subscriber; how many were live."""
-    return services.subscriptions_unsubscribe(subscriptions=subscriber.subscriptions.all())
+    return services.subscriptions_unsubscribe(
+        subscriptions=subscriber.subscriptions.all(), via=Subscription.Via.MANAGE
+    )
 
 
 def subscriber_pause(*, subscriber: Subscriber, until: datetime.date) -> None:

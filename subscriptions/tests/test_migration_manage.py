@@ -3,8 +3,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-BEFORE = ("subscriptions", "0019_daily_email_by_subscriber")
-AFTER = ("subscriptions", "0020_suppressed_inbox_manage_link")
+BEFORE = ("subscriptions", "0020_send_runs_breaker_unsubscribe_via")
+AFTER = ("subscriptions", "0021_suppressed_inbox_manage_link")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0019_daily_email_by_subscriber'),
+        ('subscriptions', '0020_send_runs_breaker_unsubscribe_via'),
     ]
 
     operations = [
