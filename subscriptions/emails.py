@@ -24,11 +24,15 @@ MANAGE_LINK_TEMPLATES = "subscriptions/email/manage_link"
 MAILGUN_TEST_MODE = {"o:testmode": "yes"}
 
 
+def subject_render(template: str, context: dict) -> str:
+    """An email's subject from `template`: one line, whatever the template's layout."""
+    return " ".join(render_to_string(template, context).split())
+
+
 def _render(templates, context):
     """(subject, text, html) from `templates`_subject.txt, .txt and .html."""
     context = {**context, "site_url": settings.SITE_URL}
-    # A subject is one line whatever the template's layout.
-    subject = " ".join(render_to_string(f"{templates}_subject.txt", context).split())
+    subject = subject_render(f"{templates}_subject.txt", context)
     text = render_to_string(f"{templates}.txt", context)
     html = render_to_string(f"{templates}.html", context)
     return subject, text, html

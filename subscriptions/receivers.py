@@ -10,7 +10,8 @@ import logging
 
 from django.utils import timezone
 
-from . import daily_records, services
+from . import services
+from .daily import records as daily_records
 from .models import EmailEvent
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from subscriptions import daily
-from subscriptions.daily import IN_FLIGHT_NOTE, daily_playlists_send
+from subscriptions.daily import IN_FLIGHT_NOTE, batch_send, daily_playlists_send
 from subscriptions.models import DailyEmail, SentPlaylist
 
 from .daily_support import TODAY, claims, subscribe_many
@@ -114,22 +113,22 @@ class Killed(BaseException):
 
 @pytest.mark.django_db
 def test_interrupted_before_the_claim_commits_leaves_the_batch_for_the_next_run(
-    fake_spotify, fake_mailgun, monkeypatch
+    fake_spotify, fake_mailgun
 ):
     subscriptions = subscribe_many(30, terms=("jazz",))
-    compose = daily._Run._compose
-    calls = []
+    history_reads = []
 
-    def compose_then_die_on_second_batch(self, addresses):
-        calls.append(addresses)
-        if len(calls) == 2:
-            raise Killed
-        return compose(self, addresses)
+    def die_composing_the_second_batch(execute, sql, params, many, context):
+        # Composing a batch reads its subscriptions' history; the second batch dies there,
+        # after its claims are locked and before they are marked in flight.
+        if sql.startswith("SELECT") and 'FROM "subscriptions_sentplaylist"' in sql:
+            history_reads.append(sql)
+            if len(history_reads) == 2:
+                raise Killed
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(daily._Run, "_compose", compose_then_die_on_second_batch)
-    with pytest.raises(Killed):
+    with connection.execute_wrapper(die_composing_the_second_batch), pytest.raises(Killed):
         daily_playlists_send(today=TODAY, batch_size=10)
-    monkeypatch.setattr(daily._Run, "_compose", compose)
 
     assert Counter(claims().values()) == {"sent": 10, "pending": 20}
     assert daily_playlists_send(today=TODAY, batch_size=10).emails == 20
@@ -137,24 +136,19 @@ def test_interrupted_before_the_claim_commits_leaves_the_batch_for_the_next_run(
 
 
 @pytest.mark.django_db
-def test_interrupted_while_a_batch_is_on_the_wire_leaves_it_unknown(
-    fake_spotify, fake_mailgun, monkeypatch
-):
+def test_interrupted_while_a_batch_is_on_the_wire_leaves_it_unknown(fake_spotify, fake_mailgun):
     subscribe_many(30, terms=("jazz",))
-    send_batch = daily._send_batch
     calls = []
 
-    def send_then_die_on_second_batch(*args, **kwargs):
-        calls.append(args)
+    def send_then_die_on_second_batch(layout, messages, context):
+        calls.append(messages)
+        message_id = batch_send(layout, messages, context)
         if len(calls) == 2:
-            send_batch(*args, **kwargs)  # Mailgun has it; we never hear back
-            raise Killed
-        return send_batch(*args, **kwargs)
+            raise Killed  # Mailgun has it; we never hear back
+        return message_id
 
-    monkeypatch.setattr(daily, "_send_batch", send_then_die_on_second_batch)
     with pytest.raises(Killed):
-        daily_playlists_send(today=TODAY, batch_size=10)
-    monkeypatch.setattr(daily, "_send_batch", send_batch)
+        daily_playlists_send(today=TODAY, batch_size=10, sender=send_then_die_on_second_batch)
 
     assert Counter(claims().values()) == {"sent": 10, "unknown": 10, "pending": 10}
     rerun = daily_playlists_send(today=TODAY, batch_size=10)

@@ -18,7 +18,7 @@ from .daily_support import TODAY, TOMORROW, claims, subscribe_many
 pytestmark = pytest.mark.django_db
 
 SUMMARY = re.compile(
-    r"sent (?P<emails>\d+) emails \((?P<playlists>\d+) playlists\) to (?P=emails) addresses "
+    r"sent (?P<emails>\d+) emails with (?P<playlists>\d+) playlists "
     r"in (?P<batches>\d+) batches; skipped (?P<skipped>\d+) \(no new playlist: (?P<none>\d+), "
     r"Spotify errors: (?P<spotify>\d+)\); failed (?P<failed>\d+); unknown (?P<unknown>\d+); "
     r"Spotify calls (?P<spotify_calls>\d+); Mailgun calls (?P<mailgun_calls>\d+); \d+\.\d s"

@@ -15,11 +15,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 from django.utils import timezone
 
-from subscriptions.daily import (
-    DailyConfigurationError,
-    check_configuration,
-    daily_playlists_send,
-)
+from subscriptions.batch_size import batch_size_problem
+from subscriptions.checks import MAIL_TAG
+from subscriptions.daily import ComplaintBreakerOn, DailyConfigurationError, daily_playlists_send
 from subscriptions.models import SendRun
 from subscriptions.runs import BREAKER_EXIT_STATUS, complaint_breaker_state, send_run_recorded
 
@@ -36,9 +34,9 @@ def _positive_int(value):
 
 
 def _batch_size(value):
-    number = _positive_int(value)
-    if number > 1000:
-        raise argparse.ArgumentTypeError("Mailgun takes at most 1000 recipients per call")
+    number = int(value)
+    if problem := batch_size_problem(number):
+        raise argparse.ArgumentTypeError(problem)
     return number
 
 
@@ -101,26 +99,14 @@ class Command(BaseCommand):
 
     def _send(self, today, options):
         verbosity = options["verbosity"]
-        if not options.get("skip_checks"):
-            try:
-                self.check()
-            except SystemCheckError as error:
-                raise CommandError(str(error), returncode=2) from error
         try:
-            check_configuration()
-        except DailyConfigurationError as error:
+            if not options.get("skip_checks"):
+                self.check()
+            # The mail settings (deploy checks in subscriptions.checks) are this command's
+            # preconditions: always checked, even when the other checks are skipped.
+            self.check(tags=[MAIL_TAG], include_deployment_checks=True)
+        except SystemCheckError as error:
             raise CommandError(str(error), returncode=2) from error
-        breaker = complaint_breaker_state(day=today)
-        if breaker.tripped:
-            message = f"The complaint breaker is on: {breaker.describe()}."
-            if not options["dry_run"]:
-                logger.error("%s Nothing was sent.", message)
-                raise CommandError(
-                    f"{message} Nothing was sent; staff can clear it for today on the admin "
-                    "dashboard.",
-                    returncode=BREAKER_EXIT_STATUS,
-                )
-            self.stderr.write(f"{message} A real run would send nothing.")
         if verbosity >= 3:
             for name in ("subscriptions.daily", "search.spotify"):
                 logging.getLogger(name).setLevel(logging.DEBUG)
@@ -136,8 +122,19 @@ class Command(BaseCommand):
             )
         except DailyConfigurationError as error:
             raise CommandError(str(error), returncode=2) from error
+        except ComplaintBreakerOn as error:
+            logger.error("%s Nothing was sent.", error)
+            raise CommandError(
+                f"{error} Nothing was sent; staff can clear it for today on the admin dashboard.",
+                returncode=BREAKER_EXIT_STATUS,
+            ) from error
         finally:
             progress.finish()
+            if options["dry_run"] and (breaker := complaint_breaker_state(day=today)).tripped:
+                self.stderr.write(
+                    f"The complaint breaker is on: {breaker.describe()}. "
+                    "A real run would send nothing."
+                )
 
 
 class _Progress:

@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .addresses import canonical_email
-from .models import DailyEmail, SentPlaylist, Subscriber, Subscription
+from ..addresses import canonical_email
+from ..models import DailyEmail, SentPlaylist, Subscriber, Subscription
 
 Status = DailyEmail.Status
 IN_FLIGHT = Status.UNKNOWN  # the claims a batch carries, from before it is sent to its answer

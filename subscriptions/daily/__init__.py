@@ -1,0 +1,169 @@
+"""The daily email: claim today's subscribers, pick a new playlist per mood, send in batches.
+
+`daily_playlists_send(...)` is the one entry point (the command and the scheduler call it);
+`daily_email_preview(...)` builds one subscriber's email of today without sending or writing.
+One concern a module:
+
+- `picking`: who is due (`due_subscriptions`), one Spotify search per distinct term, a new
+  eligible playlist per subscription (no repeats);
+- `composing`: the run's one layout and each address's values for it (`mail_address`);
+- `claims` and `records`: the at-most-once protocol — one claim per subscriber and day, marked
+  in flight before it is sent, then what Mailgun's answer (or later its events) says;
+- `sending`: one anymail call per batch, what each answer means, the 400 bisection;
+- `report`: what each batch did (`BatchReport`) and the run's counts (`DailySendSummary`);
+- `run`: the loop that keeps those in order.
+
+A run's claims: an accepted call -> claims and picks sent; an error answer or no connection
+at all -> claims failed, picks dropped (a later run retries them today, DAILY_MAX_ATTEMPTS
+times in all); sent but no answer -> claims stay unknown, never resent, and their picks count
+as sent until Mailgun's delivery events settle them.
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+
+from search import spotify
+
+from .. import services
+from ..batch_size import batch_size_problem
+from ..models import Subscriber
+from ..runs import BreakerState, complaint_breaker_state
+from ..selectors import sendable_subscriptions
+from .claims import IN_FLIGHT_NOTE
+from .composing import Composer, DailyMessage, Pick, mail_address
+from .picking import SEARCH_WORKERS, Picker, Searches, due_subscriptions
+from .report import BatchReport, DailySendSummary
+from .run import new_run
+from .sending import BatchSender, SendContext, batch_send, single_message
+
+__all__ = [
+    "IN_FLIGHT_NOTE",
+    "BatchReport",
+    "BatchSender",
+    "ComplaintBreakerOn",
+    "DailyConfigurationError",
+    "DailyMessage",
+    "DailySendSummary",
+    "Pick",
+    "SendContext",
+    "batch_send",
+    "daily_email_preview",
+    "daily_playlists_send",
+    "due_subscriptions",
+    "mail_address",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class DailyConfigurationError(ImproperlyConfigured):
+    """The run cannot send correct mail with these settings; nothing was claimed or sent."""
+
+
+class ComplaintBreakerOn(Exception):
+    """Complaints over the last days reached DAILY_COMPLAINT_BREAKER_RATE (subscriptions.runs):
+    nothing was claimed or sent."""
+
+    def __init__(self, state: BreakerState):
+        super().__init__(f"The complaint breaker is on: {state.describe()}.")
+        self.state = state
+
+
+def daily_playlists_send(
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    search_workers: int = SEARCH_WORKERS,
+    progress: Callable[[BatchReport, DailySendSummary], None] | None = None,
+    sender: BatchSender | None = None,
+) -> DailySendSummary:
+    """Send today's email to every subscriber that is due; return a `DailySendSummary`.
+
+    `limit` caps the addresses this run handles; `batch_size` the addresses per Mailgun call
+    (default MAILGUN_BATCH_SIZE, at most 1,000); `seed` makes the random picks repeatable.
+    `progress` is called after each call's answer is recorded; if it raises, the run logs that
+    and goes on without it. `sender` makes each batch's call (default `batch_send`, through
+    Django's mail connection). Raises DailyConfigurationError before claiming or sending
+    anything if the batch size or Spotify's settings are wrong, and ComplaintBreakerOn when the
+    complaint rate stops the day's email (not for a dry run); the mail settings are system
+    checks (subscriptions.checks), which the command runs first.
+    """
+    started = time.monotonic()
+    today = today or timezone.localdate()
+    batch_size = batch_size or settings.MAILGUN_BATCH_SIZE
+    if problem := batch_size_problem(batch_size):
+        raise DailyConfigurationError(f"The batch size {problem}.")
+    try:
+        client = spotify.get_client()
+    except spotify.SpotifyNotConfigured as error:
+        raise DailyConfigurationError(str(error)) from error
+    if not dry_run and (breaker := complaint_breaker_state(day=today)).tripped:
+        raise ComplaintBreakerOn(breaker)
+    if not dry_run:
+        # Sign-ups nobody confirmed in time go with the day's run, so no other job is needed.
+        services.pending_subscriptions_expire()
+    spotify_calls_before = client.api_calls
+    with Searches(workers=search_workers) as searches:
+        run = new_run(
+            today=today,
+            dry_run=dry_run,
+            limit=limit,
+            batch_size=batch_size,
+            seed=seed,
+            searches=searches,
+            progress=progress,
+            sender=sender,
+        )
+        try:
+            run.execute()
+        finally:
+            run.summary.spotify_calls = client.api_calls - spotify_calls_before
+            run.summary.seconds = time.monotonic() - started
+    if run.picker.unknown_counts:
+        logger.info(
+            "Spotify gave no track count for %d playlists; they were counted eligible.",
+            len(run.picker.unknown_counts),
+        )
+    return run.summary
+
+
+def daily_email_preview(
+    *, subscriber: Subscriber, today: date | None = None, seed: int | None = None
+) -> EmailMultiAlternatives | None:
+    """The email `subscriber` would get today, fully expanded for them, from the same
+    templates and picks as the batch — without claiming, recording or sending anything.
+
+    Its moods are the sendable ones (not stopped, paused or suppressed), whether or not
+    today's email went already; picks follow the no-repeat rule against everything they had.
+    None when there is nothing to show (no sendable mood, no new playlist, an address that
+    cannot be mailed). Raises spotify.SpotifyError when a search fails.
+    """
+    today = today or timezone.localdate()
+    subscriptions = list(
+        sendable_subscriptions(day=today)
+        .filter(subscriber=subscriber)
+        .select_related("subscriber")
+        .order_by("pk")
+    )
+    if not subscriptions:
+        return None
+    composer = Composer(day=today)
+    with Searches(workers=2) as searches:
+        picker = Picker(searches=searches, composer=composer, rng=random.Random(seed))
+        composed = picker.compose(subscriptions, [subscriber.pk])
+    if picker.tally.spotify_errors and not composed.messages:
+        raise spotify.SpotifyUnavailable("Spotify searches failed for every mood.")
+    if not composed.messages:
+        return None
+    return single_message(composer.layout, composed.messages[0])

@@ -1,0 +1,194 @@
+"""Sending: one anymail call per batch, what each answer means, and the 400 bisection.
+
+A batch is one call, whatever its addresses' numbers of picks: the layout is the run's one
+layout and each address brings its own part in its recipient variables. A call Mailgun
+refuses over a recipient (400) is split in halves until the refused address is alone, so one
+bad address fails only itself.
+"""
+
+import logging
+from collections.abc import Callable
+
+import requests
+from anymail.backends.base import AnymailBaseBackend
+from anymail.exceptions import AnymailError, AnymailRequestsAPIError
+from anymail.message import AnymailMessage
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from urllib3.exceptions import MaxRetryError
+
+from .composing import DailyLayout, DailyMessage
+from .report import BatchReport, log_outcome
+
+logger = logging.getLogger("subscriptions.daily")
+
+# Mailgun answers that mean every further batch would fail the same way: stop the run.
+MAILGUN_CONFIGURATION_STATUSES = {401, 403, 404}
+# What Mailgun's 400 says when a recipient is the trouble (API_CONTRACT.md: "'to' parameter is
+# not a valid address. please check documentation"; "Too many recipients; max is 1000").
+RECIPIENT_REFUSALS = ("'to' parameter", "recipient")
+
+# Sends one batch's messages with the layout through a connection; returns Mailgun's message
+# id ("" when the backend has none). The run's default is `batch_send`; a caller may pass its own.
+BatchSender = Callable[[DailyLayout, list[DailyMessage], "SendContext"], str]
+
+
+class SendContext:
+    """What a batch send needs besides its messages: the connection and the day."""
+
+    def __init__(self, *, connection, day):
+        self.connection = connection
+        self.day = day
+
+
+def batch_send(layout: DailyLayout, messages: list[DailyMessage], context: SendContext) -> str:
+    """One API call for the batch (Mailgun builds each recipient's message from its values);
+    one message per address for backends without batch sending (console, locmem)."""
+    backend = context.connection
+    if not isinstance(backend, AnymailBaseBackend):
+        backend.send_messages([single_message(layout, message) for message in messages])
+        return ""
+    batch = AnymailMessage(
+        subject=layout.subject,
+        body=layout.text,
+        to=[message.address for message in messages],
+        connection=backend,
+    )
+    batch.attach_alternative(layout.html, "text/html")
+    batch.merge_data = {message.address: message.variables for message in messages}
+    batch.extra_headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    batch.merge_headers = {
+        message.address: {"List-Unsubscribe": f"<{message.list_unsubscribe_url}>"}
+        for message in messages
+    }
+    # Metadata (not tags: a tag makes Mailgun add its own List-Unsubscribe) lets the delivery
+    # webhooks find the subscriptions a bounce or complaint is about, and (kind, day and the
+    # recipient) the claim a `delivered` or `failed` event settles when the run never heard.
+    batch.metadata = {"kind": "daily", "day": context.day.isoformat()}
+    batch.merge_metadata = {
+        message.address: {"subscription_ids": ",".join(map(str, message.subscription_ids))}
+        for message in messages
+    }
+    batch.send()
+    return str(batch.anymail_status.message_id or "")
+
+
+def single_message(layout: DailyLayout, message: DailyMessage) -> EmailMultiAlternatives:
+    """One address's message, expanded here the way Mailgun expands a batch."""
+    text, html = layout.expand(message.variables)
+    single = EmailMultiAlternatives(
+        subject=layout.subject,
+        body=text,
+        to=[message.address],
+        headers={
+            "List-Unsubscribe": f"<{message.list_unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    single.attach_alternative(html, "text/html")
+    return single
+
+
+class Mailer:
+    """Makes a batch's calls (in the run's sender thread) and reads Mailgun's answers."""
+
+    def __init__(self, *, day, sender: BatchSender | None = None):
+        self.day = day
+        self.sender = sender or batch_send
+
+    def send_all(self, reports: list[BatchReport], layout: DailyLayout):
+        """The calls for a batch, stopping at a configuration error.
+
+        Returns (the reports of the calls as answered, number of calls): more reports than it
+        was given when Mailgun refused a call over a recipient and it was split.
+        """
+        answered, calls = [], 0
+        for index, report in enumerate(reports):
+            parts, made = self._send_splitting(report, layout)
+            answered += parts
+            calls += made
+            if any(part.status in MAILGUN_CONFIGURATION_STATUSES for part in parts):
+                for unsent in reports[index + 1 :]:
+                    unsent.outcome, unsent.error = "failed", "Not sent: the run stopped."
+                    answered.append(unsent)
+                break
+        return answered, calls
+
+    def _send_splitting(self, report, layout):
+        """Send one call; when Mailgun refuses it over a recipient, send each half on its own,
+        and so on, until the refused addresses are alone. Returns (reports, calls).
+
+        k bad addresses among n cost at most about 2·k·log2(n) calls more, in this run.
+        """
+        waiting, answered, calls = [report], [], 0
+        while waiting:
+            part = waiting.pop()
+            calls += 1
+            if self._send(part, layout) and len(part.messages) > 1:
+                half = len(part.messages) // 2
+                logger.info(
+                    "Batch %d: Mailgun refused a call of %d addresses over a recipient; "
+                    "sending each half on its own.",
+                    part.number,
+                    len(part.messages),
+                )
+                # Last in, first out: the first half goes next, so the order is kept.
+                waiting.append(part.part(part.messages[half:], first=False))
+                waiting.append(part.part(part.messages[:half], first=True))
+                continue
+            if part.outcome != "sent":
+                log_outcome(part)
+            answered.append(part)
+        return answered, calls
+
+    def _send(self, report, layout):
+        """Make one API call and put its answer in `report`; True when Mailgun refused the
+        call over a recipient (a 400 that splitting the call can get past)."""
+        context = SendContext(connection=mail.get_connection(), day=self.day)  # no stale socket
+        try:
+            message_id = self.sender(layout, report.messages, context)
+        except AnymailError as error:
+            report.outcome = outcome_of(error)
+            report.message_id, report.error = "", str(error)[:2000]
+            report.status = getattr(error, "status_code", None)
+            return report.status == 400 and _refused_over_a_recipient(error)
+        report.outcome, report.message_id, report.error, report.status = (
+            "sent",
+            str(message_id or ""),
+            "",
+            None,
+        )
+        return False
+
+
+def _refused_over_a_recipient(error):
+    """A 400 whose message is about recipients: one address may spoil a whole call."""
+    try:
+        message = str(error.response.json().get("message", ""))
+    except (AttributeError, ValueError):
+        message = str(error)
+    return any(words in message for words in RECIPIENT_REFUSALS)
+
+
+def outcome_of(error: AnymailError) -> str:
+    """'failed' when Mailgun surely did not take the batch, 'unknown' when it may have.
+
+    anymail raises one error type for everything; for network trouble it is also the
+    requests exception, which tells whether the request went out.
+    """
+    if not isinstance(error, AnymailRequestsAPIError):
+        return "failed"  # anymail refused before any request (configuration, payload)
+    if error.status_code is not None:
+        # An error status is Mailgun saying no. A 200 that anymail could not read may be queued.
+        return "failed" if error.status_code >= 400 else "unknown"
+    if isinstance(error, requests.ConnectTimeout):
+        return "failed"  # never connected
+    if isinstance(error, requests.ConnectionError):
+        cause = error.__cause__ if error.__cause__ is not None else error
+        reason = cause.args[0] if getattr(cause, "args", None) else None
+        # requests wraps "could not connect" (refused, DNS, TLS handshake) in MaxRetryError;
+        # a connection that dropped after the request went out is a bare ProtocolError.
+        if isinstance(reason, MaxRetryError):
+            return "failed"
+        return "unknown"
+    return "unknown"  # read timeout, broken chunked answer: the request went out
