@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
+from subscriptions.daily import DailyConfigurationError, daily_playlists_send
 from subscriptions.models import DailyEmail, SentPlaylist, Subscription
 
 from .daily_support import TODAY, TOMORROW, claims, subscribe_many
@@ -100,6 +101,41 @@ def test_exit_status_one_when_fate_unknown(fakes, settings):
 
     assert status == 1
     assert summary_of(lines)["unknown"] == 3
+
+
+def test_summary_counts_emails_and_playlists_each_once(fakes):
+    subscribe_many(2, terms=("jazz",))
+    subscribe_many(1, terms=("rain",))  # listener00000 has two moods: one email, two picks
+
+    status, lines = run("--date", TODAY.isoformat())
+
+    assert status == 0
+    assert lines[-1].startswith("sent 2 emails with 3 playlists in 1 batches; ")
+    assert "addresses" not in lines[-1]
+
+
+@pytest.mark.parametrize("size", ["0", "1001"])
+def test_one_batch_size_rule_for_the_setting_the_option_and_the_function(fakes, size):
+    rule = "must be between 1 and 1000 (Mailgun's cap per call)"
+    with pytest.raises(CommandError, match=re.escape(rule)):
+        call_command("send_daily_playlists", "--batch-size", size, stdout=io.StringIO())
+    with pytest.raises(DailyConfigurationError, match=re.escape(rule)):
+        daily_playlists_send(today=TODAY, batch_size=int(size) or -1)  # 0 is "the default"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; settings.DEBUG"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "musicsite.settings",
+            "MAILGUN_BATCH_SIZE": size,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"MAILGUN_BATCH_SIZE {rule}" in result.stderr
+    assert not DailyEmail.objects.exists()
 
 
 @pytest.mark.parametrize(
