@@ -194,7 +194,7 @@ def test_the_layout_goes_once_per_call_and_each_address_adds_about_a_kilobyte_pe
 
 def test_one_call_per_1000_addresses_whatever_their_numbers_of_moods(fake_mailgun):
     subscribe_many(1200, terms=("jazz",))
-    subscribe_many(200, terms=("rainy day",), start=1000)  # 200 of them have two moods
+    subscribe_many(200, terms=("rainy day",))  # the first 200 have two moods: mixed in batch 1
 
     summary = daily_playlists_send(today=TODAY, batch_size=1000)
 
