@@ -28,7 +28,9 @@ def test_2500_addresses_go_out_in_three_calls(fake_mailgun):
     summary = daily_playlists_send(today=TODAY, batch_size=1000)
 
     assert [len(send.recipients) for send in fake_mailgun.sends] == [1000, 1000, 500]
-    assert Counter(fake_mailgun.recipients) == Counter({s.email: 1 for s in subscriptions})
+    assert Counter(fake_mailgun.recipients) == Counter(
+        {s.subscriber.email: 1 for s in subscriptions}
+    )
     assert all(send.is_batch for send in fake_mailgun.sends)
     assert summary.emails == 2500 and summary.batches == 3 and summary.mailgun_calls == 3
     assert summary.exit_code == 0
@@ -47,8 +49,8 @@ def test_each_recipient_gets_only_their_own_message(fake_mailgun, fake_spotify):
 
     daily_playlists_send(today=TODAY)
 
-    (message,) = fake_mailgun.messages_to(ann.email)
-    assert message["to"] == ann.email
+    (message,) = fake_mailgun.messages_to(ann.subscriber.email)
+    assert message["to"] == ann.subscriber.email
     assert message["subject"] == "Your playlists for Wednesday 25 November"
     assert "Rock &lt;b&gt;&amp;&lt;/b&gt; Roll" in message["html"]
     assert "Rock <b>&</b> Roll" in message["text"]
@@ -78,7 +80,7 @@ def test_mailgun_error_on_batch_two_records_one_and_three_and_the_next_run_retri
     states = claims()
     assert {states[address] for address in refused} == {"failed"}
     assert Counter(states.values()) == {"sent": 1500, "failed": 1000}
-    assert not SentPlaylist.objects.filter(subscription__email__in=refused).exists()
+    assert not SentPlaylist.objects.filter(subscription__subscriber__email__in=refused).exists()
     assert not Subscription.objects.filter(email__in=refused, last_sent_on=TODAY).exists()
     assert "failed 1000; unknown 0" in first.line()
 
@@ -110,7 +112,7 @@ def test_timeout_is_unknown_and_never_resent(fake_mailgun, settings):
         "Read timed out" in DailyEmail.objects.filter(subscriber__inbox_key__in=hung).first().error
     )
     # Their picks stay as unknown history: they may be in the inbox, so they count as sent.
-    held = SentPlaylist.objects.filter(subscription__email__in=hung)
+    held = SentPlaylist.objects.filter(subscription__subscriber__email__in=hung)
     assert set(held.values_list("status", flat=True)) == {"unknown"} and held.count() == 10
 
     second = daily_playlists_send(today=TODAY, batch_size=10)

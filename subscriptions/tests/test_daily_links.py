@@ -105,10 +105,12 @@ def test_odd_but_valid_spellings_get_complete_content_and_working_links(
     assert len(fake_mailgun.sends) == 1  # one batch: its recipient variables are shared
     assert (summary.emails, summary.failed, summary.unknown) == (len(rows), 0, 0)
     assert Counter(canonical_email(message["to"]) for message in messages) == Counter(
-        canonical_email(row.email) for row in rows
+        canonical_email(row.subscriber.email) for row in rows
     )
     for message in messages:
-        (row,) = [r for r in rows if canonical_email(r.email) == canonical_email(message["to"])]
+        (row,) = [
+            r for r in rows if canonical_email(r.subscriber.email) == canonical_email(message["to"])
+        ]
         check_message(client, message, [row])
     assert set(claims().values()) == {"sent"}
 

@@ -40,7 +40,9 @@ def test_a_closed_stdout_loses_no_accepted_batch(fake_mailgun):
         stderr=io.StringIO(),
     )  # no SystemExit: exit status 0, everything went out
 
-    assert Counter(fake_mailgun.recipients) == Counter({s.email: 1 for s in subscriptions})
+    assert Counter(fake_mailgun.recipients) == Counter(
+        {s.subscriber.email: 1 for s in subscriptions}
+    )
     assert Counter(claims().values()) == {"sent": 25}
     assert Counter(SentPlaylist.objects.values_list("status", flat=True)) == {"sent": 25}
     assert not Subscription.objects.exclude(last_sent_on=TODAY).exists()
@@ -66,12 +68,16 @@ def test_a_failure_while_marking_the_next_batch_keeps_the_last_answer(fake_mailg
     assert {states[address] for address in first} == {"sent"}
     assert Counter(states.values()) == {"sent": 10, "pending": 20}
     assert set(
-        SentPlaylist.objects.filter(subscription__email__in=first).values_list("status", flat=True)
+        SentPlaylist.objects.filter(subscription__subscriber__email__in=first).values_list(
+            "status", flat=True
+        )
     ) == {"sent"}
     assert SentPlaylist.objects.count() == 10
 
     rerun = daily_playlists_send(today=TODAY, batch_size=10)
 
     assert rerun.emails == 20
-    assert Counter(fake_mailgun.recipients) == Counter({s.email: 1 for s in subscriptions})
+    assert Counter(fake_mailgun.recipients) == Counter(
+        {s.subscriber.email: 1 for s in subscriptions}
+    )
     assert DailyEmail.objects.filter(status="sent").count() == 30

@@ -20,20 +20,20 @@ def _fakes(fake_spotify, fake_mailgun, settings):
 
 def test_one_refused_address_fails_alone_and_is_left_failed_after_three_runs(fake_mailgun):
     subscriptions = subscribe_many(40, terms=("jazz",))
-    bad = subscriptions[17].email
+    bad = subscriptions[17].subscriber.email
     fake_mailgun.refuse_recipient(bad)
 
     first = daily_playlists_send(today=TODAY)
 
     # The 39 others went out in this run, once each; only the refused address failed.
     assert Counter(fake_mailgun.recipients) == Counter(
-        {s.email: 1 for s in subscriptions if s.email != bad}
+        {s.subscriber.email: 1 for s in subscriptions if s.subscriber.email != bad}
     )
     assert (first.emails, first.failed, first.exit_code) == (39, 1, 1)
     assert first.mailgun_calls <= 2 * math.ceil(math.log2(40)) + 1
     states = claims()
     assert states.pop(bad) == "failed" and set(states.values()) == {"sent"}
-    assert not SentPlaylist.objects.filter(subscription__email=bad).exists()
+    assert not SentPlaylist.objects.filter(subscription__subscriber__email=bad).exists()
 
     second, third = daily_playlists_send(today=TODAY), daily_playlists_send(today=TODAY)
 
@@ -66,11 +66,13 @@ def test_a_stored_address_anymail_cannot_send_to_fails_alone(fake_mailgun):
 
     summary = daily_playlists_send(today=TODAY)
 
-    assert Counter(fake_mailgun.recipients) == Counter({s.email: 1 for s in subscriptions})
+    assert Counter(fake_mailgun.recipients) == Counter(
+        {s.subscriber.email: 1 for s in subscriptions}
+    )
     assert (summary.emails, summary.failed) == (5, 1)
-    claim = claim_of(broken.email)
+    claim = claim_of(broken.subscriber.email)
     assert claim.status == "failed" and "cannot be mailed" in claim.error
     for _ in range(3):
         daily_playlists_send(today=TODAY)
-    assert claim_of(broken.email).attempts == 3
+    assert claim_of(broken.subscriber.email).attempts == 3
     assert len(fake_mailgun.recipients) == 5

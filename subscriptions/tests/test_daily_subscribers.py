@@ -76,3 +76,16 @@ def test_a_suppressed_inbox_gets_nothing_under_any_spelling(state):
 
     assert list(outbox_messages()) == ["bo@example.org"]
     assert not DailyEmail.objects.filter(subscriber__inbox_key="ann@example.org").exists()
+
+
+def test_the_email_goes_to_the_subscribers_address_not_a_subscriptions_copy():
+    jazz = factories.subscription("ann@example.org", term="jazz")
+    factories.subscription("ANN@example.org", term="calm")
+    subscriber = jazz.subscriber
+    subscriber.email = "Ann@example.org"  # as they spell it now, on their manage page
+    subscriber.save(update_fields=["email"])
+
+    summary = daily_playlists_send(today=TODAY)
+
+    assert list(outbox_messages()) == ["Ann@example.org"]
+    assert (summary.emails, summary.playlists) == (1, 2)

@@ -70,7 +70,11 @@ def run_that_never_hears_back(fake_mailgun):
     fake_mailgun.drop_next()  # queued by Mailgun, the answer lost
     summary = daily_playlists_send(today=TODAY)
     assert summary.unknown == 3 and set(claims().values()) == {"unknown"}
-    return {s.email: m for s in subscriptions for m in fake_mailgun.messages_to(s.email)}
+    return {
+        s.subscriber.email: m
+        for s in subscriptions
+        for m in fake_mailgun.messages_to(s.subscriber.email)
+    }
 
 
 @pytest.fixture
@@ -93,11 +97,11 @@ def test_delivered_and_failed_events_settle_unknown_claims(fake_mailgun):
     assert claims() == {ann: "sent", bo: "failed", cy: "unknown"}
     settled = claim_of(ann)
     assert settled.message_id == messages[ann]["message_id"]
-    assert SentPlaylist.objects.get(subscription__email=ann).status == "sent"
+    assert SentPlaylist.objects.get(subscription__subscriber__email=ann).status == "sent"
     assert Subscription.objects.get(email=ann).last_sent_on == TODAY
     assert "undelivered" in claim_of(bo).error
-    assert not SentPlaylist.objects.filter(subscription__email=bo).exists()
-    assert SentPlaylist.objects.get(subscription__email=cy).status == "unknown"
+    assert not SentPlaylist.objects.filter(subscription__subscriber__email=bo).exists()
+    assert SentPlaylist.objects.get(subscription__subscriber__email=cy).status == "unknown"
     # Nothing is sent again today: not the settled ones, not the one still unknown.
     assert daily_playlists_send(today=TODAY).mailgun_calls == 0
     assert len(fake_mailgun.recipients) == 3

@@ -209,7 +209,9 @@ def test_dry_run_prints_who_would_get_what_and_writes_and_sends_nothing(fakes):
     status, lines = run("--dry-run", "--date", TODAY.isoformat())
 
     assert status == 0
-    assert [line.split(" would get: ")[0] for line in lines[:3]] == [s.email for s in subscriptions]
+    assert [line.split(" would get: ")[0] for line in lines[:3]] == [
+        s.subscriber.email for s in subscriptions
+    ]
     assert "'jazz' -> " in lines[0] and "https://open.spotify.com/playlist/" in lines[0]
     assert lines[-1].startswith("dry run, nothing sent or written: would have sent 3 emails")
     assert fake_mailgun.requests == []
@@ -259,7 +261,7 @@ def test_verbosity_two_lists_every_address_and_zero_prints_nothing(fakes):
     _, chatty = run("--date", TODAY.isoformat(), "-v", "2")
 
     assert quiet == []
-    assert chatty[0].startswith(f"{subscriptions[1].email} got: 'jazz' -> ")
+    assert chatty[0].startswith(f"{subscriptions[1].subscriber.email} got: 'jazz' -> ")
 
 
 def test_progress_bar_on_a_terminal(fakes):
@@ -286,7 +288,7 @@ def test_without_batch_sending_the_same_messages_go_one_by_one(fake_spotify, set
     status, lines = run("--date", TODAY.isoformat())
 
     assert status == 0 and summary_of(lines)["mailgun_calls"] == 0
-    assert [message.to for message in mail.outbox] == [[s.email] for s in subscriptions]
+    assert [message.to for message in mail.outbox] == [[s.subscriber.email] for s in subscriptions]
     message = mail.outbox[0]
     assert message.subject == "Your playlists for Wednesday 25 November"
     assert "You should listen to:" in message.body
