@@ -319,7 +319,8 @@ def naive_loop(today):
     from subscriptions.models import SentPlaylist, Subscription
 
     client = spotify.get_client()
-    for subscription in Subscription.objects.filter(status=Subscription.Status.ACTIVE):
+    active = Subscription.objects.filter(status=Subscription.Status.ACTIVE)
+    for subscription in active.select_related("subscriber"):
         page = client.search_playlists(subscription.term)
         seen = set(subscription.sent_playlists.values_list("playlist_id", flat=True))
         fresh = [playlist for playlist in page.items if playlist.id not in seen]
@@ -332,15 +333,22 @@ def naive_loop(today):
             "term": subscription.term,
             "unsubscribe_url": unsubscribe_url(subscription),
         }
-        context = {"day": today, "picks": [pick], "unsubscribe_all_url": pick["unsubscribe_url"]}
+        context = {
+            "day": today,
+            "first_pick": pick,
+            "more_picks": "",
+            "unsubscribe_all_url": pick["unsubscribe_url"],
+        }
+        text, html = (
+            render_to_string(f"subscriptions/email/daily.{kind}", context)
+            for kind in ("txt", "html")
+        )
         message = EmailMultiAlternatives(
             subject=f"Your playlist for {today:%A %d %B}",
-            body=render_to_string("subscriptions/email/daily.txt", context),
-            to=[subscription.email],
+            body=text,
+            to=[subscription.subscriber.email],
         )
-        message.attach_alternative(
-            render_to_string("subscriptions/email/daily.html", context), "text/html"
-        )
+        message.attach_alternative(html, "text/html")
         message.send()
         SentPlaylist.objects.create(
             subscription=subscription,

@@ -1,13 +1,15 @@
 """Composing: the day's layout, rendered once a run, and each address's values for it.
 
 Messages use Mailgun's batch sending as it is meant to be used: `daily.txt` and `daily.html`
-are rendered once, with `%recipient.KEY%` placeholders where each address's own part goes, so
+are rendered once, with `%recipient.KEY%` placeholders where each address's own values go, so
 a call carries one layout and up to 1,000 addresses' values, whatever their numbers of picks.
-An address's part is its picks' blocks (`daily_pick.txt`, `daily_pick.html`), each rendered
-once a run with markers and filled in here per pick, free text HTML-escaped for the HTML part
-(Mailgun inserts values raw). Rendering the templates per address would cost more than all the
-rest together at 100,000 addresses. Backends without batch sending (console, locmem) and the
-preview get the same messages, expanded here the way Mailgun expands them.
+The layout holds the first pick's block (`daily_pick.txt`, `daily_pick.html`) with placeholders
+for its values (HTML-escaped copies for the HTML part: Mailgun inserts values raw); an
+address's further picks go as that same block, filled in here, in its `more_text` and
+`more_html` values (empty for the many with one mood): about 1 KB per further mood.
+Rendering the templates per address would cost more than all the rest together at 100,000
+addresses. Backends without batch sending (console, locmem) and the preview get the same
+messages, expanded here the way Mailgun expands them.
 """
 
 import re
@@ -130,20 +132,20 @@ class Composer:
         context["unsubscribe_all_url"] = all_url.replace(TOKEN_MARK, "%recipient.token%")
         manage = manage_url(SimpleNamespace(manage_token=TOKEN_MARK))
         context["manage_url"] = manage.replace(TOKEN_MARK, "%recipient.manage_token%")
+        layout, self.blocks = {}, {}
+        for kind in ("txt", "html"):
+            pick = _marked_pick(html=kind == "html")
+            more = f"%recipient.more_{'html' if kind == 'html' else 'text'}%"
+            layout[kind] = render_to_string(
+                f"{TEMPLATES}.{kind}", {**context, "first_pick": pick, "more_picks": more}
+            )
+            # The same block for the second and further picks, filled in here.
+            block = render_to_string(f"{TEMPLATES}_pick.{kind}", {"pick": pick})
+            self.blocks[kind] = _Block(block)
         self.layout = DailyLayout(
             subject=subject_render(f"{TEMPLATES}_subject.txt", context),
-            text=render_to_string(
-                f"{TEMPLATES}.txt", {**context, "picks_block": "%recipient.picks_text%"}
-            ),
-            html=render_to_string(
-                f"{TEMPLATES}.html", {**context, "picks_block": "%recipient.picks_html%"}
-            ),
-        )
-        self.text_block = _Block(
-            render_to_string(f"{TEMPLATES}_pick.txt", {"pick": _marked_pick(html=False)})
-        )
-        self.html_block = _Block(
-            render_to_string(f"{TEMPLATES}_pick.html", {"pick": _marked_pick(html=True)})
+            text=layout["txt"],
+            html=layout["html"],
         )
         # subscriptions.links builds the link; reversing it once per address would cost more
         # than the rest of the address's message.
@@ -152,32 +154,34 @@ class Composer:
         self.tracks_labels: dict[int | None, str] = {}
 
     def message(self, *, subscriber_id: int, address: str, picks: list[Pick]) -> DailyMessage:
-        """The message for one address: its picks' blocks, filled in."""
-        text_blocks, html_blocks = [], []
-        for pick in picks:
-            values = {"token": pick.subscription.token, "tracks": self._tracks(pick)}
-            for name in PICK_TEXT_FIELDS:
-                value = pick.term if name == "term" else getattr(pick.playlist, name)
-                values[name] = value
-                # What django.utils.html.escape does, without its lazy-string wrapper.
-                values[f"{name}_html"] = html_escape(value)
-            text_blocks.append(self.text_block.fill(values))
-            html_blocks.append(self.html_block.fill(values))
+        """The message for one address: its first pick's values for the layout's
+        placeholders, and the blocks of any further picks, filled in."""
+        first, *more = [self._values(pick) for pick in picks]
         token = picks[0].subscription.token
         return DailyMessage(
             address=address,
             subscriber_id=subscriber_id,
             picks=picks,
             variables={
-                "picks_text": "".join(text_blocks),
-                "picks_html": "".join(html_blocks),
-                "token": token,
+                **first,
+                "more_text": "".join(self.blocks["txt"].fill(values) for values in more),
+                "more_html": "".join(self.blocks["html"].fill(values) for values in more),
                 "manage_token": picks[0].subscription.subscriber.manage_token,
             },
             # The address-wide link: its page offers "unsubscribe from all", and a one-click
             # POST to it unsubscribes every live subscription of the address (RFC 8058).
             list_unsubscribe_url=self.unsubscribe_pattern.replace(TOKEN_MARK, token),
         )
+
+    def _values(self, pick: Pick) -> dict[str, str]:
+        values = {"token": pick.subscription.token, "tracks": self._tracks(pick)}
+        for name in PICK_TEXT_FIELDS:
+            value = pick.term if name == "term" else getattr(pick.playlist, name)
+            values[name] = value
+            # What django.utils.html.escape does, without its lazy-string wrapper: 100,000
+            # addresses a day.
+            values[f"{name}_html"] = html_escape(value)
+        return values
 
     def _tracks(self, pick: Pick) -> str:
         count = pick.playlist.track_count

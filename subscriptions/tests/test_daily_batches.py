@@ -192,6 +192,8 @@ def test_the_layout_goes_once_per_call_and_each_address_adds_about_a_kilobyte_pe
         # blocks, with the fake catalog's longest names (~100 characters) among them.
         assert len(json.dumps(values).encode()) <= 1100 * moods, values
         assert "You should listen to:" not in "".join(values.values())  # the layout: once
+        if moods == 1:
+            assert "<" not in "".join(values.values())  # one mood: values only, no markup
 
 
 def test_one_call_per_1000_addresses_whatever_their_numbers_of_moods(fake_mailgun):
