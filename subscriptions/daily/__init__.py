@@ -151,17 +151,18 @@ def daily_email_preview(
     """
     today = today or timezone.localdate()
     subscriptions = list(
-        sendable_subscriptions(day=today)
-        .filter(subscriber=subscriber)
-        .select_related("subscriber")
-        .order_by("pk")
+        sendable_subscriptions(day=today).filter(subscriber=subscriber).order_by("pk")
     )
     if not subscriptions:
         return None
     composer = Composer(day=today)
     with Searches(workers=2) as searches:
         picker = Picker(searches=searches, composer=composer, rng=random.Random(seed))
-        composed = picker.compose(subscriptions, [subscriber.pk])
+        composed = picker.compose(
+            subscriptions,
+            {subscriber.pk: subscriber.email},
+            {subscriber.pk: subscriber.manage_token},
+        )
     if picker.tally.spotify_errors and not composed.messages:
         raise spotify.SpotifyUnavailable("Spotify searches failed for every mood.")
     if not composed.messages:

@@ -153,7 +153,9 @@ class Composer:
         self.tracks_template = get_template(f"{TEMPLATES}_tracks.txt")
         self.tracks_labels: dict[int | None, str] = {}
 
-    def message(self, *, subscriber_id: int, address: str, picks: list[Pick]) -> DailyMessage:
+    def message(
+        self, *, subscriber_id: int, address: str, picks: list[Pick], manage_token: str
+    ) -> DailyMessage:
         """The message for one address: its first pick's values for the layout's
         placeholders, and the blocks of any further picks, filled in."""
         first, *more = [self._values(pick) for pick in picks]
@@ -166,7 +168,7 @@ class Composer:
                 **first,
                 "more_text": "".join(self.blocks["txt"].fill(values) for values in more),
                 "more_html": "".join(self.blocks["html"].fill(values) for values in more),
-                "manage_token": picks[0].subscription.subscriber.manage_token,
+                "manage_token": manage_token,
             },
             # The address-wide link: its page offers "unsubscribe from all", and a one-click
             # POST to it unsubscribes every live subscription of the address (RFC 8058).

@@ -26,7 +26,7 @@ from .. import selectors
 from ..models import SentPlaylist, Subscription
 from .composing import Composer, DailyMessage, Pick, mail_address
 
-logger = logging.getLogger("subscriptions.daily")
+logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 
 SEARCH_WORKERS = 8  # concurrent Spotify searches: enough to hide latency, few enough to be polite
 MAX_SEARCH_PAGES = 5  # Spotify's first 50 results, 10 a page
@@ -133,9 +133,15 @@ class Picker:
         self.unknown_counts: set[str] = set()  # playlists without a track count, logged once
         self.failed_terms: set[str] = set()  # terms whose search failed, logged once each
 
-    def compose(self, subscriptions: list[Subscription], subscriber_ids: list[int]) -> Composed:
-        """Pick and build today's message for each subscriber of `subscriber_ids` from its
-        `subscriptions` (with `subscriber` loaded); reads only."""
+    def compose(
+        self,
+        subscriptions: list[Subscription],
+        emails: dict[int, str],
+        manage_tokens: dict[int, str],
+    ) -> Composed:
+        """Pick and build today's message for each subscriber of `emails` (subscriber id ->
+        the subscriber's address; `manage_tokens` the same for the footer's manage link) from
+        its due `subscriptions`; reads only."""
         history = defaultdict(set)
         for subscription_id, playlist_id in SentPlaylist.objects.filter(
             subscription__in=[s.pk for s in subscriptions]
@@ -146,12 +152,11 @@ class Picker:
             by_subscriber[subscription.subscriber_id].append(subscription)
 
         composed = Composed()
-        for subscriber_id in subscriber_ids:
+        for subscriber_id, stored in emails.items():
             mine = by_subscriber.get(subscriber_id)
             if not mine:
                 composed.skipped[subscriber_id] = "no active subscription is due"
                 continue
-            stored = mine[0].subscriber.email
             address = mail_address(stored)
             if address is None:
                 composed.undeliverable[subscriber_id] = (
@@ -161,7 +166,12 @@ class Picker:
             picks, spotify_failed = self._picks(mine, history)
             if picks:
                 composed.messages.append(
-                    self.composer.message(subscriber_id=subscriber_id, address=address, picks=picks)
+                    self.composer.message(
+                        subscriber_id=subscriber_id,
+                        address=address,
+                        picks=picks,
+                        manage_token=manage_tokens[subscriber_id],
+                    )
                 )
             elif spotify_failed:
                 composed.released[subscriber_id] = "Spotify errors"

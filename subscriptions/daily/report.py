@@ -7,7 +7,7 @@ from datetime import date
 
 from .composing import DailyMessage
 
-logger = logging.getLogger("subscriptions.daily")
+logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 
 
 @dataclass

@@ -27,7 +27,7 @@ from .picking import Composed, Due, Picker, due_subscriptions
 from .report import BatchReport, DailySendSummary
 from .sending import MAILGUN_CONFIGURATION_STATUSES, Mailer
 
-logger = logging.getLogger("subscriptions.daily")
+logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 
 Progress = Callable[[BatchReport, DailySendSummary], None]
 
@@ -120,19 +120,20 @@ class Run:
         terms = dict.fromkeys(term for s in subscriber_ids for term in terms_of[s])
         return subscriber_ids, list(terms)
 
-    def _compose(self, subscriber_ids):
-        members = self.due.of(subscriber_ids)
-        wanted = [pk for s in subscriber_ids for pk in members.get(s, ())]
+    def _compose(self, emails):
+        """Compose the messages of `emails` (subscriber id -> address), in that order."""
+        members = self.due.of(list(emails))
+        wanted = [pk for s in emails for pk in members.get(s, ())]
         subscriptions = list(
             due_subscriptions(self.today)
-            .select_related("subscriber")
-            .only(
-                "pk", "term", "token", "subscriber_id", "subscriber__email", "subscriber__manage_token"
-            )
+            .only("pk", "term", "token", "subscriber_id")
             .filter(pk__in=wanted)
             .order_by("pk")
         )
-        return self.picker.compose(subscriptions, subscriber_ids)
+        manage_tokens = dict(
+            Subscriber.objects.filter(pk__in=list(emails)).values_list("pk", "manage_token")
+        )
+        return self.picker.compose(subscriptions, emails, manage_tokens)
 
     def _lock_and_compose(self, *, after, size):
         """Lock the next claims and compose their messages; None when there are none left."""
@@ -140,7 +141,8 @@ class Run:
         if not locked:
             return None
         by_subscriber = {claim.subscriber_id: claim for claim in locked}
-        composed = self._compose(list(by_subscriber))
+        emails = {s: claim.subscriber.email for s, claim in by_subscriber.items()}
+        composed = self._compose(emails)
         for message in composed.messages:
             claim = by_subscriber[message.subscriber_id]
             message.claim_id, message.attempt = claim.pk, claim.attempts + 1
@@ -149,14 +151,14 @@ class Run:
             size=len(locked),
             composed=composed,
             claim_ids={s: claim.pk for s, claim in by_subscriber.items()},
-            emails={s: claim.subscriber.email for s, claim in by_subscriber.items()},
+            emails=emails,
         )
 
     def _rehearse(self, subscriber_ids):
         """Dry run of one batch: compose and report, write and send nothing."""
-        composed = self._compose(subscriber_ids)
-        emails = {m.subscriber_id: m.address for m in composed.messages}
-        emails |= self._emails_of([*composed.skipped, *composed.released, *composed.undeliverable])
+        stored = dict(Subscriber.objects.filter(pk__in=subscriber_ids).values_list("pk", "email"))
+        emails = {s: stored[s] for s in subscriber_ids if s in stored}
+        composed = self._compose(emails)
         self.batch_number += 1
         report = BatchReport(
             number=self.batch_number,
@@ -172,10 +174,6 @@ class Run:
             self.summary.emails += len(composed.messages)
             self.summary.playlists += sum(len(m.picks) for m in composed.messages)
         self._report(report)
-
-    @staticmethod
-    def _emails_of(subscriber_ids):
-        return dict(Subscriber.objects.filter(pk__in=subscriber_ids).values_list("pk", "email"))
 
     def _start(self, sender, batch) -> Future | None:
         """Hand a marked batch to the sender thread: the future of its answers, None if empty."""

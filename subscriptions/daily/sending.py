@@ -20,7 +20,7 @@ from urllib3.exceptions import MaxRetryError
 from .composing import DailyLayout, DailyMessage
 from .report import BatchReport, log_outcome
 
-logger = logging.getLogger("subscriptions.daily")
+logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 
 # Mailgun answers that mean every further batch would fail the same way: stop the run.
 MAILGUN_CONFIGURATION_STATUSES = {401, 403, 404}
