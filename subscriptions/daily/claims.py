@@ -83,7 +83,8 @@ def batch_mark_in_flight(composed: Composed, claim_ids: dict[int, int], *, day: 
     )
     records.picks_hold(
         [
-            (message.claim_id, pick.subscription.pk, pick.playlist.id, pick.playlist.name)
+            (claim_ids[message.subscriber_id], pick.subscription.pk)
+            + (pick.playlist.id, pick.playlist.name)
             + (pick.playlist.web_url, pick.playlist.uri)
             for message in composed.messages
             for pick in message.picks
