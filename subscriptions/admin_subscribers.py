@@ -5,7 +5,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 
-from . import exports, services
+from . import exports, services, staff_mail
 from .addresses import canonical_email
 from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
@@ -76,7 +76,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [name for name in fields if name != "paused_until"]
     inlines = [SubscriptionInline]
-    actions = ["unsubscribe_all", "clear_suppression", "export_csv"]
+    actions = ["unsubscribe_all", "clear_suppression", "export_csv", "send_me_todays_email"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         return with_subscriber_summary(super().get_queryset(request))
@@ -107,6 +107,30 @@ class SubscriberAdmin(admin.ModelAdmin):
         """The selected rows, or every row the filters match with "Select all"."""
         return exports.subscribers_csv_response(
             Subscriber.objects.filter(pk__in=queryset.values("pk"))
+        )
+
+    @admin.action(
+        description="Send me this subscriber's email of today (a test)", permissions=["view"]
+    )
+    def send_me_todays_email(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        """One subscriber at a time: the email goes to the staff member, marked as a test, and
+        is recorded neither as the subscriber's email nor in their history."""
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose exactly one subscriber.", messages.WARNING)
+            return
+        try:
+            address = staff_mail.daily_email_test_send(
+                subscriber=chosen[0], staff_user=request.user
+            )
+        except staff_mail.TestSendRefused as refused:
+            self.message_user(request, str(refused), messages.WARNING)
+            return
+        self.message_user(
+            request,
+            f"Sent {chosen[0].email}'s email of today to {address}, marked as a test. "
+            "Its links are theirs: unsubscribing from it unsubscribes them.",
+            messages.SUCCESS,
         )
 
     @admin.action(description="Unsubscribe from everything")
