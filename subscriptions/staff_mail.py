@@ -45,7 +45,7 @@ def daily_email_test_send(*, subscriber: Subscriber, staff_user: AbstractBaseUse
         },
         "X-Funky-Test-Send": f"copy of {subscriber.email}'s email, for {address}",
     }
-    message.metadata = {"test_send": "1"}  # anymail: not a daily email to settle
+    message.metadata = {"test_send": "1"}  # type: ignore[attr-defined]  # anymail: not a daily email
     try:
         message.send()
     except (AnymailError, OSError) as error:
