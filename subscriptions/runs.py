@@ -37,6 +37,10 @@ class BreakerState:
         return self.complaints / self.sent
 
     @property
+    def rate_percent(self) -> str:
+        return f"{self.rate:.2%}"
+
+    @property
     def over(self) -> bool:
         return self.complaints > 0 and self.rate >= self.threshold
 
@@ -48,7 +52,7 @@ class BreakerState:
     def describe(self) -> str:
         return (
             f"{self.complaints} complaints for {self.sent} emails sent since {self.since} "
-            f"({self.rate:.2%}; the breaker is at {self.threshold:.2%})"
+            f"({self.rate_percent}; the breaker is at {self.threshold:.2%})"
         )
 
 

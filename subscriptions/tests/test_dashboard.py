@@ -202,6 +202,7 @@ def test_a_tripped_breaker_shows_a_banner_and_staff_can_clear_it(admin_user):
     page = staff.get(URL).content.decode()
     assert "The complaint breaker is on" in page
     assert "1 complaints for 100 emails" in page
+    assert "<dd>1.00% (1/100)</dd>" in page
 
     clear_url = reverse("admin-breaker-clear")
     assert staff.post(clear_url).status_code == 403  # no CSRF token
