@@ -126,19 +126,23 @@ def run_all(args, environment, fake_spotify, fake_mailgun):
 def fill(count, terms, *, prefix):
     from django.utils import timezone
 
-    from subscriptions.models import Subscription
+    from subscriptions.models import Subscriber, Subscription
 
     now = timezone.now()
     chunk = 5000
     for start in range(0, count, chunk):
+        numbers = range(start, min(start + chunk, count))
+        subscribers = Subscriber.objects.bulk_create(
+            Subscriber(email=f"{prefix}{number:06d}@example.org") for number in numbers
+        )
         Subscription.objects.bulk_create(
             Subscription(
-                email=f"{prefix}{number:06d}@example.org",
+                subscriber=subscriber,
                 term=f"mood {number % terms:05d}",
                 status=Subscription.Status.ACTIVE,
                 confirmed_at=now,
             )
-            for number in range(start, min(start + chunk, count))
+            for number, subscriber in zip(numbers, subscribers, strict=True)
         )
 
 

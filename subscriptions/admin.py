@@ -19,7 +19,15 @@ from . import (  # noqa: F401  (registers the Subscriber, suppressed-inbox, run 
     services,
 )
 from .addresses import canonical_email
-from .models import DailyEmail, EmailEvent, SentPlaylist, Subscriber, Subscription
+from .forms import PlainEmailField
+from .models import (
+    DailyEmail,
+    EmailEvent,
+    SentPlaylist,
+    Subscriber,
+    Subscription,
+    normalize_term,
+)
 
 RECENT_SENT_PLAYLISTS = 10
 RECENT_EVENTS = 5
@@ -91,31 +99,53 @@ def _spotify_link(sent_playlist):
 
 
 class SubscriptionAdminForm(forms.ModelForm):
-    """Editing a subscription back to life is "Mark active" by hand: the same guard holds."""
+    """The address is the subscriber's (one per inbox): correcting it here moves the
+    subscription to the subscriber of that inbox, made if it is new. Editing a subscription
+    back to life is "Mark active" by hand: the same guard holds."""
+
+    email = PlainEmailField(label="Email address")
 
     class Meta:
         model = Subscription
-        fields = ["email", "term", "status"]
+        fields = ["term", "status"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.subscriber_id is not None:
+            self.fields["email"].initial = self.instance.subscriber.email
 
     def clean(self):
         cleaned = super().clean()
-        status, email = cleaned.get("status"), cleaned.get("email")
+        status, email, term = cleaned.get("status"), cleaned.get("email"), cleaned.get("term")
+        if not email:
+            return cleaned
         reviving = status in Subscription.LIVE_STATUSES and (
             self.instance.pk is None or self.instance.status not in Subscription.LIVE_STATUSES
         )
-        if reviving and email and selectors.address_is_suppressed(email=email):
+        if reviving and selectors.address_is_suppressed(email=email):
             raise forms.ValidationError(
                 "This address bounced or complained. Clear its bounce/complaint with the "
                 "action on the subscriptions list first."
             )
+        # The subscriber is not a field of the form, so the form leaves the model's
+        # one-live-per-subscriber-and-term constraint out: check it on the row as it will be.
+        subscriber = selectors.address_subscriber(email=email)
+        if subscriber is not None and term:
+            Subscription(
+                pk=self.instance.pk, subscriber=subscriber, term=normalize_term(term), status=status
+            ).validate_constraints()
         return cleaned
+
+    def save(self, commit=True):
+        self.instance.subscriber = Subscriber.for_address(self.cleaned_data["email"])
+        return super().save(commit)
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     form = SubscriptionAdminForm
     list_display = [
-        "email",
+        "address",
         "term",
         "status",
         "created_at",
@@ -132,7 +162,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
         "last_sent_at",
         "unsubscribed_at",
     ]
-    search_fields = ["email", "term"]
+    list_select_related = ["subscriber"]
+    search_fields = ["subscriber__email", "term"]
     date_hierarchy = "created_at"
     list_per_page = 100
     fields = [
@@ -157,6 +188,17 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.with_delivery_summary(super().get_queryset(request))
 
+    def get_search_results(self, request, queryset, search_term):
+        # Any spelling of the address finds its inbox's subscriptions.
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        if "@" in search_term:
+            results |= queryset.filter(subscriber__inbox_key=canonical_email(search_term))
+        return results, duplicates
+
+    @admin.display(description="email address", ordering="subscriber__email")
+    def address(self, obj):
+        return obj.subscriber.email
+
     @admin.display(description="playlists sent", ordering="sent_count")
     def playlists_sent(self, obj):
         return obj.sent_count
@@ -180,11 +222,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def delivery_events(self, obj):
         if obj.pk is None:
             return "—"
-        events = selectors.address_events(email=obj.email)[:RECENT_EVENTS]
+        events = obj.subscriber.email_events.all()[:RECENT_EVENTS]
         if not events:
             return "None"
         url = reverse("admin:subscriptions_emailevent_changelist")
-        query = urlencode({"q": obj.email.lower()})
+        query = urlencode({"q": obj.subscriber.email.lower()})
         rows = format_html_join(
             "",
             "<li>{} — {} {}</li>",
@@ -254,7 +296,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear bounce/complaint of these addresses", permissions=["change"])
     def clear_suppression(self, request, queryset):
-        addresses = {subscription.email.lower() for subscription in queryset}
+        addresses = set(
+            Subscriber.objects.filter(subscriptions__in=queryset).values_list("email", flat=True)
+        )
         cleared = sum(
             services.address_suppression_clear(email=email, staff_user=request.user)
             for email in sorted(addresses)
@@ -279,13 +323,13 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class SentPlaylistAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["sent_on", "name", "subscriber", "term", "spotify_link", "message_id"]
     list_filter = ["sent_on"]
-    list_select_related = ["subscription"]
-    search_fields = ["subscription__email", "name", "playlist_id"]
+    list_select_related = ["subscription__subscriber"]
+    search_fields = ["subscription__subscriber__email", "name", "playlist_id"]
     date_hierarchy = "sent_on"
 
-    @admin.display(description="email address", ordering="subscription__email")
+    @admin.display(description="email address", ordering="subscription__subscriber__email")
     def subscriber(self, obj):
-        return obj.subscription.email
+        return obj.subscription.subscriber.email
 
     @admin.display(description="search term", ordering="subscription__term")
     def term(self, obj):

@@ -53,7 +53,7 @@ def _manage_url_of(subscription):
 
 
 def render_confirmation(subscription: Subscription) -> tuple[str, str, str]:
-    """(subject, text, html) of the message that asks `subscription.email` to confirm."""
+    """(subject, text, html) of the message that asks the subscriber's inbox to confirm."""
     return _render(
         CONFIRM_TEMPLATES,
         {
@@ -88,12 +88,12 @@ def render_manage_link(subscriber: Subscriber) -> tuple[str, str, str]:
 
 def send_confirmation(subscription: Subscription) -> None:
     """Send it now; the mail backend's errors (anymail's, SMTP's) propagate to the caller."""
-    _message(subscription.email, render_confirmation(subscription)).send()
+    _message(subscription.subscriber.email, render_confirmation(subscription)).send()
 
 
 def send_already_subscribed(subscription: Subscription) -> None:
     """Send the notice now; errors propagate as for send_confirmation."""
-    _message(subscription.email, render_already_subscribed(subscription)).send()
+    _message(subscription.subscriber.email, render_already_subscribed(subscription)).send()
 
 
 def send_manage_link(subscriber: Subscriber) -> None:
@@ -124,5 +124,6 @@ def send_withheld(*, email: str, term: str) -> None:
     other backend (the console in development, SMTP) there is no such mode, so the message is
     rendered and not sent.
     """
-    stand_in = Subscription(email=email, term=term)  # never saved: its links lead nowhere
+    # Never saved: its links lead nowhere.
+    stand_in = Subscription(subscriber=Subscriber(email=email), term=term)
     _send_in_test_mode(email, render_already_subscribed(stand_in))

@@ -64,7 +64,6 @@ def mood_add(*, subscriber: Subscriber, term: str) -> MoodOutcome:
             else:
                 Subscription.objects.create(
                     subscriber=subscriber,
-                    email=subscriber.email,
                     term=term,
                     status=Status.ACTIVE,
                     confirmed_at=now,

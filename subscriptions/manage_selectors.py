@@ -80,13 +80,10 @@ def subscriber_history(*, subscriber: Subscriber) -> QuerySet[SentPlaylist]:
 
 
 def subscriber_events(*, subscriber: Subscriber) -> QuerySet[EmailEvent]:
-    """Delivery events of the inbox: its own, and any recorded for one of its spellings while
-    it had no subscriber row (Mailgun reports the address as it was sent to)."""
-    spellings = {subscriber.email.lower()} | {
-        email.lower() for email in subscriber.subscriptions.values_list("email", flat=True)
-    }
+    """Delivery events of the inbox: its own, and any recorded for its address while it had
+    no subscriber row (Mailgun reports the address lower-cased)."""
     return EmailEvent.objects.filter(
-        Q(subscriber=subscriber) | Q(subscriber=None, recipient__in=spellings)
+        Q(subscriber=subscriber) | Q(subscriber=None, recipient=subscriber.email.lower())
     ).order_by("occurred_at", "id")
 
 
@@ -108,7 +105,6 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             {
                 "term": s.term,
                 "status": s.status,
-                "email": s.email,
                 "created_at": s.created_at,
                 "confirmation_sent_at": s.confirmation_sent_at,
                 "confirmed_at": s.confirmed_at,

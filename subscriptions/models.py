@@ -21,15 +21,6 @@ def new_token():
     return secrets.token_urlsafe(32)
 
 
-def inbox_key_field():
-    return models.CharField(
-        "inbox key",
-        max_length=INBOX_KEY_MAX_LENGTH,
-        editable=False,
-        help_text="The address with case, +tag and spelling removed: one key per inbox.",
-    )
-
-
 def stored_address(value):
     """The plain form of an address (subscriptions.addresses), or, for an old row's spelling
     that is not plain (a quoted local part), the address as it is, trimmed: it is still
@@ -58,7 +49,7 @@ def normalize_term(value):
     return " ".join((value or "").split())
 
 
-class InboxKeyQuerySet(models.QuerySet):
+class SubscriberQuerySet(models.QuerySet):
     """bulk_create and bulk_update skip save(): these normalise the rows the same way.
     (A queryset's update(email=...) does not; nothing here updates addresses that way.)"""
 
@@ -115,7 +106,7 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField("created", default=timezone.now, editable=False)
     last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
 
-    objects = InboxKeyQuerySet.as_manager()
+    objects = SubscriberQuerySet.as_manager()
 
     class Meta:
         verbose_name = "subscriber"
@@ -152,32 +143,12 @@ class Subscriber(models.Model):
         return self.paused_until is not None and on <= self.paused_until
 
 
-class SubscriptionQuerySet(InboxKeyQuerySet):
+class SubscriptionQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
-        """Rows made from an address alone get their inbox's subscriber, made in bulk too."""
+        """bulk_create skips save(): the terms are tidied the same way here."""
         objs = list(objs)
         for obj in objs:
             obj.normalize_fields()
-        orphans = [obj for obj in objs if obj.subscriber_id is None]
-        if orphans:
-            first_spelling = {}
-            for obj in orphans:
-                first_spelling.setdefault(obj.inbox_key, obj.email)
-            Subscriber.objects.bulk_create(
-                [Subscriber(email=email) for email in first_spelling.values()],
-                ignore_conflicts=True,
-                batch_size=1000,
-            )
-            ids = {}
-            keys = list(first_spelling)
-            for start in range(0, len(keys), 1000):
-                ids.update(
-                    Subscriber.objects.filter(inbox_key__in=keys[start : start + 1000]).values_list(
-                        "inbox_key", "pk"
-                    )
-                )
-            for obj in orphans:
-                obj.subscriber_id = ids[obj.inbox_key]
         return super().bulk_create(objs, *args, **kwargs)
 
     def _pending(self):
@@ -222,8 +193,6 @@ class Subscription(models.Model):
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
     )
-    email = models.EmailField("email address", max_length=254, validators=[validate_plain_address])
-    inbox_key = inbox_key_field()
     term = models.CharField("search term", max_length=100)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
@@ -245,17 +214,8 @@ class Subscription(models.Model):
         verbose_name_plural = "subscriptions"
         ordering = ["-created_at", "-id"]
         constraints = [
-            # One inbox, however it is spelled: two live rows for one pair would be two emails.
-            models.UniqueConstraint(
-                models.F("inbox_key"),
-                Lower("term"),
-                condition=models.Q(status__in=LIVE_STATUSES),
-                name="subscription_one_live_per_inbox_term",
-                violation_error_message=(
-                    "This address already has a pending or active subscription for this term."
-                ),
-            ),
-            # The same rule on the subscriber: one live subscription per person and term.
+            # One live subscription per person (so per inbox, however it is spelled) and term:
+            # two live rows for one pair would be two emails.
             models.UniqueConstraint(
                 models.F("subscriber"),
                 Lower("term"),
@@ -271,40 +231,19 @@ class Subscription(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "last_sent_on"], name="subscription_due_idx"),
-            models.Index(fields=["inbox_key"], name="subscription_inbox_idx"),
         ]
 
     def __str__(self):
-        return f"{self.email} — “{self.term}” ({self.get_status_display().lower()})"
+        return f"{self.subscriber} — “{self.term}” ({self.get_status_display().lower()})"
 
-    def save(self, *args, update_fields=None, **kwargs):
+    def save(self, *args, **kwargs):
         self.normalize_fields()
-        if update_fields is None or "email" in update_fields:
-            self.attach_subscriber()
-            if update_fields is not None:
-                update_fields = {*update_fields, "subscriber"}
-        super().save(*args, update_fields=_with_inbox_key(update_fields), **kwargs)
-
-    def attach_subscriber(self) -> None:
-        """A subscription belongs to the subscriber of its address's inbox: one made from an
-        address alone gets it, and one whose address staff corrected to another inbox moves."""
-        if self.subscriber_id is None or self.subscriber.inbox_key != self.inbox_key:
-            self.subscriber = Subscriber.for_address(self.email)
+        super().save(*args, **kwargs)
 
     def normalize_fields(self):
-        """What save() (and bulk_create) store: the address in its plain form, its inbox key,
-        the term with its whitespace collapsed."""
-        self.email = stored_address(self.email)
-        self.inbox_key = canonical_email(self.email)
+        """What save() (and bulk_create) store: the term with its whitespace collapsed. The
+        address is the subscriber's (Subscriber.email), never the subscription's."""
         self.term = normalize_term(self.term)
-
-    def validate_constraints(self, exclude=None):
-        # The key follows the email: when a form edits the email, the one-live-per-inbox
-        # constraint is checked on the key that save() will write.
-        self.inbox_key = canonical_email(stored_address(self.email))
-        if exclude and "email" not in exclude:
-            exclude = set(exclude) - {"inbox_key"}
-        super().validate_constraints(exclude=exclude)
 
     @property
     def is_live(self):
@@ -361,7 +300,7 @@ class SentPlaylist(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} → {self.subscription.email} on {self.sent_on:%Y-%m-%d}"
+        return f"{self.name} → {self.subscription.subscriber} on {self.sent_on:%Y-%m-%d}"
 
 
 class DailyEmail(models.Model):

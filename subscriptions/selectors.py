@@ -48,8 +48,9 @@ def live_subscription(*, email: str, term: str) -> Subscription | None:
 
 
 def subscription_by_token(*, token: str) -> Subscription:
-    """Raises Subscription.DoesNotExist for an unknown token."""
-    return Subscription.objects.get(token=token)
+    """Raises Subscription.DoesNotExist for an unknown token. With its subscriber: the pages
+    of a link show the address."""
+    return Subscription.objects.select_related("subscriber").get(token=token)
 
 
 def address_has_complained(*, email: str) -> bool:

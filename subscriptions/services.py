@@ -116,7 +116,7 @@ def _create_pending(*, email, term):
     try:
         with transaction.atomic():
             subscriber = Subscriber.for_address(email)
-            return Subscription.objects.create(subscriber=subscriber, email=email, term=term), True
+            return Subscription.objects.create(subscriber=subscriber, term=term), True
     except IntegrityError:
         existing = selectors.live_subscription(email=email, term=term)
         if existing is None:
@@ -233,10 +233,15 @@ def subscription_unsubscribe(*, subscription: Subscription, via: str) -> bool:
 
 
 def address_unsubscribe_all(*, email: str, via: str) -> int:
-    """Stop every live subscription of an address (the "all" choice and RFC 8058 one-click)."""
+    """Stop every live subscription of the inbox `email` reaches, however it is spelled."""
     return subscriptions_unsubscribe(
         subscriptions=selectors.address_subscriptions(email=email), via=via
     )
+
+
+def subscriber_unsubscribe_all(*, subscriber: Subscriber, via: str) -> int:
+    """Stop every live subscription of a person (the "all" choice and RFC 8058 one-click)."""
+    return subscriptions_unsubscribe(subscriptions=subscriber.subscriptions.all(), via=via)
 
 
 def subscriptions_unsubscribe(*, subscriptions: QuerySet[Subscription], via: str) -> int:

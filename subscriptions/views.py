@@ -98,7 +98,9 @@ def confirm(request, token):
 def unsubscribe(request, token):
     subscription = _subscription_or_404(token)
     if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
-        services.address_unsubscribe_all(email=subscription.email, via=Subscription.Via.ONE_CLICK)
+        services.subscriber_unsubscribe_all(
+            subscriber=subscription.subscriber, via=Subscription.Via.ONE_CLICK
+        )
         # 200 and no redirect: RFC 8058 senders do not follow one.
         return HttpResponse("You have been unsubscribed.\n", content_type="text/plain")
     return _unsubscribe_page(request, subscription)
@@ -111,7 +113,9 @@ def _unsubscribe_page(request, subscription):
         return render(request, "subscriptions/unsubscribe.html", {"subscription": subscription})
     everything = request.POST.get("scope") == "all"
     if everything:
-        services.address_unsubscribe_all(email=subscription.email, via=Subscription.Via.LINK)
+        services.subscriber_unsubscribe_all(
+            subscriber=subscription.subscriber, via=Subscription.Via.LINK
+        )
     else:
         services.subscription_unsubscribe(subscription=subscription, via=Subscription.Via.LINK)
     subscription.refresh_from_db()

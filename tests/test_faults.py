@@ -273,7 +273,7 @@ def test_connection_refused(fake, refusing_port, database_url):
 # --- the daily command ---------------------------------------------------------------------------
 
 SEED_SUBSCRIPTIONS = """
-from subscriptions.models import Subscription
+from subscriptions.models import Subscriber, Subscription
 Subscription.objects.all().delete()
 for email, term in [
     ("one@example.org", "first term"),
@@ -281,7 +281,9 @@ for email, term in [
     ("three@example.org", "second term"),
     ("four@example.org", "second term"),
 ]:
-    Subscription.objects.create(email=email, term=term, status=Subscription.Status.ACTIVE)
+    Subscription.objects.create(
+        subscriber=Subscriber.for_address(email), term=term, status=Subscription.Status.ACTIVE
+    )
 """
 
 

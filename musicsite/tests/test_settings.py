@@ -126,9 +126,11 @@ def test_deploy_check_reports_mailgun_without_a_webhook_signing_key(tmp_path):
 FORGED_COMPLAINT = """
 import hashlib, hmac, json, time
 from django.test import Client
-from subscriptions.models import Subscription
+from subscriptions.models import Subscriber, Subscription
 
-victim = Subscription.objects.create(email="victim@example.org", term="happy", status="active")
+victim = Subscription.objects.create(
+    subscriber=Subscriber.for_address("victim@example.org"), term="happy", status="active"
+)
 timestamp, token = str(int(time.time())), "f" * 50
 body = {
     "signature": {
@@ -136,7 +138,9 @@ body = {
         "token": token,
         "signature": hmac.new(b"", (timestamp + token).encode(), hashlib.sha256).hexdigest(),
     },
-    "event-data": {"event": "complained", "timestamp": time.time(), "recipient": victim.email},
+    "event-data": {
+        "event": "complained", "timestamp": time.time(), "recipient": "victim@example.org"
+    },
 }
 response = Client().post(
     "/anymail/mailgun/tracking/", json.dumps(body), content_type="application/json",

@@ -5,10 +5,11 @@ import re
 from html.parser import HTMLParser
 
 from django.core import mail
-from django.utils import timezone
 
 from subscriptions.addresses import canonical_email
-from subscriptions.models import DailyEmail, SentPlaylist, Subscription
+from subscriptions.models import DailyEmail, SentPlaylist
+
+from . import factories
 
 TODAY = datetime.date(2026, 11, 25)
 TOMORROW = TODAY + datetime.timedelta(days=1)
@@ -16,28 +17,10 @@ TOMORROW = TODAY + datetime.timedelta(days=1)
 
 def subscribe_many(count, *, terms=("happy",), domain="example.org", start=0):
     """`count` active subscriptions, one per address, cycling through `terms`."""
-    now = timezone.now()
-    made = Subscription.objects.bulk_create(
-        [
-            Subscription(
-                email=f"listener{number:05d}@{domain}",
-                term=terms[number % len(terms)],
-                status=Subscription.Status.ACTIVE,
-                confirmed_at=now,
-            )
-            for number in range(start, start + count)
-        ]
+    return factories.subscriptions_bulk(
+        (f"listener{number:05d}@{domain}", terms[number % len(terms)])
+        for number in range(start, start + count)
     )
-    return _with_subscribers(made)
-
-
-def _with_subscribers(subscriptions):
-    """The same rows, each with its `subscriber` loaded: tests read the address there (the
-    subscription's own copy of it is on its way out)."""
-    loaded = Subscription.objects.select_related("subscriber").in_bulk(
-        [s.pk for s in subscriptions]
-    )
-    return [loaded[s.pk] for s in subscriptions]
 
 
 def mark_already_sent(subscription, playlist_ids):
@@ -99,24 +82,17 @@ def claim_of(address, day=TODAY):
 
 def sent_playlists(email):
     return list(
-        SentPlaylist.objects.filter(subscription__subscriber__email=email)
+        SentPlaylist.objects.filter(subscription__subscriber__inbox_key=canonical_email(email))
         .order_by("sent_on", "id")
         .values_list("subscription__term", "playlist_id", "sent_on")
     )
 
 
 def old_rows(emails, *, term="jazz"):
-    """Active subscriptions stored exactly as spelled: rows from before today's address rules
-    (bulk_create skips save(), which would tidy the spelling)."""
-    now = timezone.now()
-    return _with_subscribers(
-        Subscription.objects.bulk_create(
-            Subscription(
-                email=email, term=term, status=Subscription.Status.ACTIVE, confirmed_at=now
-            )
-            for email in emails
-        )
-    )
+    """Active subscriptions of subscribers stored exactly as spelled: rows from before today's
+    address rules (save() would tidy the spelling). Spellings of one inbox share its
+    subscriber, spelled as the first."""
+    return factories.subscriptions_bulk(((email, term) for email in emails), as_spelled=True)
 
 
 class _Hrefs(HTMLParser):

@@ -120,7 +120,7 @@ def test_filters_by_status_suppression_and_date(staff_client, make_subscription)
     def emails(**params):
         response = staff_client.get(CHANGELIST, params)
         assert response.status_code == 200
-        return {s.email for s in response.context["cl"].result_list}
+        return {s.subscriber.email for s in response.context["cl"].result_list}
 
     # Suppression is the subscriber's; their subscriptions stay active.
     active = {"active@example.com", "bounced@example.com", "complained@example.com"}
@@ -137,7 +137,7 @@ def test_search_by_email_and_term(staff_client, make_subscription):
 
     def found(query):
         response = staff_client.get(CHANGELIST, {"q": query})
-        return {s.email for s in response.context["cl"].result_list}
+        return {s.subscriber.email for s in response.context["cl"].result_list}
 
     assert found("alice@") == {"alice@example.com"}
     assert found("rainy") == {"alice@example.com"}
@@ -294,7 +294,13 @@ def test_editing_a_row_into_a_second_live_subscription_is_a_form_error(
     url = reverse("admin:subscriptions_subscription_change", args=[ended.pk])
 
     response = staff_client.post(
-        url, {"email": ended.email, "term": ended.term, "status": "active", **INLINE_MANAGEMENT}
+        url,
+        {
+            "email": ended.subscriber.email,
+            "term": ended.term,
+            "status": "active",
+            **INLINE_MANAGEMENT,
+        },
     )
 
     assert response.status_code == 200  # the form again, not a server error
@@ -360,7 +366,7 @@ def test_clearing_a_complaint_ends_its_suppression_and_records_who_did_it(
 
     assert subscribe("victim@example.org", "after clearing").status_code == 200
     [confirmation] = mail.outbox
-    assert confirmation.to == ["victim@example.org"]
+    assert confirmation.to == ["Victim@example.org"]  # the subscriber's, as first typed
 
 
 def test_clearing_a_bounce_lets_mark_active_resume_the_mail(staff_client, make_subscription):
@@ -391,7 +397,7 @@ def test_clearing_an_address_with_nothing_to_clear_says_so(staff_client, make_su
 
 
 def test_mark_active_never_revives_a_suppressed_address(staff_client, wrongly_suppressed):
-    bounced = Subscription.objects.get(email="bounced@example.org")
+    bounced = Subscription.objects.get(subscriber__email="bounced@example.org")
 
     response = action(staff_client, "mark_active", [*wrongly_suppressed, bounced])
 
@@ -433,7 +439,7 @@ def test_the_change_form_cannot_revive_a_suppressed_address_either(
 ):
     ended = wrongly_suppressed[2]
     url = reverse("admin:subscriptions_subscription_change", args=[ended.pk])
-    form = {"email": ended.email, "term": ended.term, **INLINE_MANAGEMENT}
+    form = {"email": ended.subscriber.email, "term": ended.term, **INLINE_MANAGEMENT}
 
     response = staff_client.post(url, {**form, "status": "active"})
 
@@ -444,7 +450,7 @@ def test_the_change_form_cannot_revive_a_suppressed_address_either(
     # Other edits of a suppressed address's rows still save.
     live = wrongly_suppressed[0]
     live_url = reverse("admin:subscriptions_subscription_change", args=[live.pk])
-    live_form = {"email": live.email, "term": live.term, **INLINE_MANAGEMENT}
+    live_form = {"email": live.subscriber.email, "term": live.term, **INLINE_MANAGEMENT}
     staff_client.post(live_url, {**live_form, "status": "unsubscribed"})
     live.refresh_from_db()
     assert live.status == Status.UNSUBSCRIBED
@@ -460,3 +466,56 @@ def test_clearing_needs_the_change_permission(make_subscription, wrongly_suppres
 
     assert not EmailEvent.objects.filter(event_type=EmailEvent.Type.SUPPRESSION_CLEARED).exists()
     assert state_of("victim@example.org") == "complained"
+
+
+# -- the address is the subscriber's -----------------------------------------------------------
+
+
+def change(staff_client, subscription, **fields):
+    url = reverse("admin:subscriptions_subscription_change", args=[subscription.pk])
+    form = {"email": subscription.subscriber.email, "term": subscription.term, "status": "active"}
+    return staff_client.post(url, {**form, **fields, **INLINE_MANAGEMENT})
+
+
+def test_correcting_the_address_moves_the_subscription_to_that_inbox(
+    staff_client, make_subscription
+):
+    typo = make_subscription(email="ann@exmaple.org", term="jazz")
+    other = make_subscription(email="ann@exmaple.org", term="calm")
+
+    response = change(staff_client, typo, email="Ann@example.org")
+
+    assert response.status_code == 302
+    typo.refresh_from_db()
+    assert typo.subscriber.email == "Ann@example.org"
+    assert services.confirmation_resend(subscription=typo) is False  # active: nothing to send
+    other.refresh_from_db()
+    assert other.subscriber.email == "ann@exmaple.org"  # only the row staff corrected moved
+    listed = staff_client.get(CHANGELIST, {"q": "ANN+x@Example.org"})
+    assert [s.pk for s in listed.context["cl"].result_list] == [typo.pk]
+
+
+def test_correcting_the_address_into_a_live_term_of_that_inbox_is_a_form_error(
+    staff_client, make_subscription
+):
+    make_subscription(email="ann@example.org", term="jazz")
+    typo = make_subscription(email="ann@exmaple.org", term="Jazz")
+
+    response = change(staff_client, typo, email="ann@example.org")
+
+    assert response.status_code == 200
+    assert "This address already has a pending or active subscription for this term." in (
+        response.content.decode()
+    )
+    typo.refresh_from_db()
+    assert typo.subscriber.email == "ann@exmaple.org"
+
+
+def test_a_confirmation_goes_to_the_subscribers_address(staff_client, make_subscription):
+    pending = make_subscription(email="Ann@example.org", term="jazz", status=Status.PENDING)
+    Subscriber.objects.filter(pk=pending.subscriber_id).update(email="ann@example.org")
+
+    action(staff_client, "resend_confirmation", [pending])
+
+    [confirmation] = mail.outbox
+    assert confirmation.to == ["ann@example.org"]

@@ -81,7 +81,9 @@ def test_mailgun_error_on_batch_two_records_one_and_three_and_the_next_run_retri
     assert {states[address] for address in refused} == {"failed"}
     assert Counter(states.values()) == {"sent": 1500, "failed": 1000}
     assert not SentPlaylist.objects.filter(subscription__subscriber__email__in=refused).exists()
-    assert not Subscription.objects.filter(email__in=refused, last_sent_on=TODAY).exists()
+    assert not Subscription.objects.filter(
+        subscriber__email__in=refused, last_sent_on=TODAY
+    ).exists()
     assert "failed 1000; unknown 0" in first.line()
 
     second = daily_playlists_send(today=TODAY, batch_size=1000)

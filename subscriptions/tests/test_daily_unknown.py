@@ -98,7 +98,7 @@ def test_delivered_and_failed_events_settle_unknown_claims(fake_mailgun):
     settled = claim_of(ann)
     assert settled.message_id == messages[ann]["message_id"]
     assert SentPlaylist.objects.get(subscription__subscriber__email=ann).status == "sent"
-    assert Subscription.objects.get(email=ann).last_sent_on == TODAY
+    assert Subscription.objects.get(subscriber__email=ann).last_sent_on == TODAY
     assert "undelivered" in claim_of(bo).error
     assert not SentPlaylist.objects.filter(subscription__subscriber__email=bo).exists()
     assert SentPlaylist.objects.get(subscription__subscriber__email=cy).status == "unknown"

@@ -59,7 +59,7 @@ def a_month_of_activity(today, *, per_day, tag="a"):
         claims(day, DailyEmail.Status.FAILED, 1, prefix=f"{tag}f{back}-")
         for n in range(per_day):
             Subscription.objects.create(
-                email=f"{tag}new{back}-{n}@example.org",
+                subscriber=Subscriber.for_address(f"{tag}new{back}-{n}@example.org"),
                 term=f"mood {n % 7}",
                 status=Subscription.Status.ACTIVE,
                 confirmed_at=at(day),
@@ -96,9 +96,14 @@ def test_figures_per_day(db):
     # Two moods of one inbox confirmed on one day are one new subscriber.
     for term in ("jazz", "rain"):
         Subscription.objects.create(
-            email="Ann@example.org", term=term, status="active", confirmed_at=at(yesterday)
+            subscriber=Subscriber.for_address("Ann@example.org"),
+            term=term,
+            status="active",
+            confirmed_at=at(yesterday),
         )
-    Subscription.objects.create(email="bo@example.org", term="jazz", status="pending")
+    Subscription.objects.create(
+        subscriber=Subscriber.for_address("bo@example.org"), term="jazz", status="pending"
+    )
 
     board = dashboard.dashboard(today=today)
 

@@ -99,7 +99,7 @@ def test_starting_again_sends_a_new_link_and_the_old_one_stays_expired(client, p
 
     client.post(
         reverse("subscriptions:subscribe"),
-        {"email": old.email, "term": old.term, "homepage": ""},
+        {"email": old.subscriber.email, "term": old.term, "homepage": ""},
     )
 
     [message] = mail.outbox
@@ -192,7 +192,7 @@ def test_a_dry_run_of_the_daily_email_removes_nothing(rows, fake_spotify):
 
 
 def test_subscribers_left_with_nothing_are_removed_but_never_a_suppressed_one():
-    expired = Subscription.objects.create(email="gone@example.com", term="x", status="pending")
+    expired = factories.subscription("gone@example.com", term="x", status="pending")
     Subscription.objects.filter(pk=expired.pk).update(created_at=days_ago(8))
     kept = factories.subscription("kept@example.com")
     factories.subscriber("spam@example.com", state="complained")

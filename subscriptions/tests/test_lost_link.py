@@ -160,7 +160,7 @@ def test_subscribe_emails_carry_the_manage_link_in_their_footer(client, make_sub
     subscription = make_subscription(term="happy", status=status)
     client.post(
         reverse("subscriptions:subscribe"),
-        {"email": subscription.email, "term": "happy", "homepage": ""},
+        {"email": subscription.subscriber.email, "term": "happy", "homepage": ""},
     )
     [message] = mail.outbox
     html = message.alternatives[0][0]

@@ -180,7 +180,7 @@ def test_a_suppressed_inbox_leaves_only_a_one_way_hash_that_blocks_any_new_subsc
     # Any spelling of the inbox: nothing is created and nothing delivered.
     outcome = services.subscription_request(email="LISTENER+again@Example.com", term="happy")
     assert outcome is services.SubscribeOutcome.SUPPRESSED
-    assert not Subscription.objects.filter(inbox_key=subscriber.inbox_key).exists()
+    assert not Subscription.objects.filter(subscriber__inbox_key=subscriber.inbox_key).exists()
     assert fake_mailgun.messages_to("listener+again@example.com") == []
     assert fake_mailgun.messages_to("listener@example.com") == []
     assert not mail.outbox

@@ -104,7 +104,9 @@ def test_resubscribing_from_the_page_goes_through_the_confirmation(client, liste
     assert response.status_code == 200
     [message] = mail.outbox
     assert message.subject == "Confirm your daily playlist for 'happy'"
-    newest = Subscription.objects.filter(term="happy", email="Listener@example.com").first()
+    newest = Subscription.objects.filter(
+        term="happy", subscriber__email="Listener@example.com"
+    ).first()
     assert newest.status == Status.PENDING
     assert newest.pk != listener["happy"].pk
 

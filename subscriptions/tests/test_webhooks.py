@@ -289,7 +289,7 @@ def test_after_a_bounce_a_confirmed_subscription_lifts_the_bounce(client, addres
     )
     assert response.status_code == 200
     [message] = mail.outbox
-    assert message.to == ["invalid@example.org"]
+    assert message.to == ["INVALID@example.org"]  # the subscriber's address, as first typed
     pending = Subscription.objects.get(
         subscriber__inbox_key="invalid@example.org", term="rainy day"
     )

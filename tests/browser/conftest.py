@@ -105,7 +105,10 @@ class LiveApp:
             db.row_factory = sqlite3.Row
             rows = db.execute(
                 "SELECT term, status, confirmed_at, unsubscribed_at"
-                " FROM subscriptions_subscription WHERE lower(email) = lower(?) ORDER BY id",
+                " FROM subscriptions_subscription AS subscription"
+                " JOIN subscriptions_subscriber AS subscriber"
+                " ON subscriber.id = subscription.subscriber_id"
+                " WHERE lower(subscriber.email) = lower(?) ORDER BY subscription.id",
                 [email],
             ).fetchall()
         return [dict(row) for row in rows]
@@ -118,9 +121,10 @@ class LiveApp:
         rows = [(name, status, unique_address(name)) for name, status in states.items()]
         code = (
             "import datetime\n"
-            "from subscriptions.models import SentPlaylist, Subscription as S\n"
+            "from subscriptions.models import SentPlaylist, Subscriber, Subscription as S\n"
             f"for name, status, email in {rows!r}:\n"
-            "    s = S.objects.create(email=email, term='happy', status=status)\n"
+            "    person = Subscriber.for_address(email)\n"
+            "    s = S.objects.create(subscriber=person, term='happy', status=status)\n"
             "    print(name, s.token)\n"
             "    print(name + '_manage', s.subscriber.manage_token)\n"
             f"    if name in {list(history)!r}:\n"

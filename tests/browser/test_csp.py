@@ -53,9 +53,10 @@ def staff(app):
     code = (
         "import datetime\n"
         "from django.contrib.auth.models import User\n"
-        "from subscriptions.models import SentPlaylist, Subscription\n"
+        "from subscriptions.models import SentPlaylist, Subscriber, Subscription\n"
         f"User.objects.create_superuser('csp-admin', {email!r}, {ADMIN_PASSWORD!r})\n"
-        f"s = Subscription.objects.create(email={email!r}, term='happy', status='active')\n"
+        f"person = Subscriber.for_address({email!r})\n"
+        "s = Subscription.objects.create(subscriber=person, term='happy', status='active')\n"
         "SentPlaylist.objects.create(subscription=s, playlist_id='4rOoJ6Egrf8K2IrywzwOMk',"
         " name='Sent', web_url='javascript:alert(1)', uri='spotify:playlist:x',"
         " sent_on=datetime.date(2026, 1, 1))\n"
