@@ -167,6 +167,27 @@ def test_list_page_query_count_does_not_grow_with_rows(staff_client, make_subscr
     assert with_fifty == with_five
 
 
+def test_sent_playlists_list_query_count_does_not_grow_with_rows(staff_client, make_subscription):
+    def make_rows(start, count):
+        for number in range(start, start + count):
+            sent(make_subscription(email=f"person{number}@example.com"), number)
+
+    def queries_for_list():
+        with CaptureQueriesContext(connection) as queries:
+            response = staff_client.get(SENT_CHANGELIST)
+        assert response.status_code == 200
+        html = response.content.decode()
+        return len(queries), html.count("@example.com</td>")
+
+    make_rows(0, 3)
+    with_three, rows = queries_for_list()
+    assert rows == 3
+    make_rows(3, 17)
+    with_twenty, rows = queries_for_list()
+    assert rows == 20
+    assert with_twenty == with_three
+
+
 def test_change_page_shows_token_read_only_recent_playlists_and_events(
     staff_client, make_subscription
 ):
