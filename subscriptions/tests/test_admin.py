@@ -540,3 +540,19 @@ def test_a_confirmation_goes_to_the_subscribers_address(staff_client, make_subsc
 
     [confirmation] = mail.outbox
     assert confirmation.to == ["ann@example.org"]
+
+
+def test_staff_add_a_subscription_for_an_address_and_it_joins_that_inbox(admin_client):
+    known = factories.subscription("Ann@example.org", term="jazz")
+    add = reverse("admin:subscriptions_subscription_add")
+    assert admin_client.get(add).status_code == 200
+
+    form = {"email": "ann+more@example.org", "term": " calm  evenings ", "status": "pending"}
+    response = admin_client.post(add, {**form, **INLINE_MANAGEMENT})
+
+    assert response.status_code == 302
+    added = Subscription.objects.get(term="calm evenings")
+    assert added.subscriber == known.subscriber
+    again = admin_client.post(add, {**form, "term": "JAZZ", **INLINE_MANAGEMENT})
+    assert again.status_code == 200  # the form again: that inbox already gets jazz
+    assert Subscription.objects.filter(term__iexact="jazz").count() == 1
