@@ -1,6 +1,9 @@
 """Benchmark of `manage.py send_daily_playlists` against loopback fakes with 50 ms per call.
 
     .venv/bin/python bench/send_daily.py [--n 100000] [--terms 5000] [--naive-n 2000]
+    .venv/bin/python bench/send_daily.py --hourly [--n 100000] [--terms 5000]
+
+(--hourly: a day of 24 hourly runs over subscribers in 24 time zones; see bench/send_hourly.py.)
 
 Fills a scratch database (SQLite in a temporary directory by default; with DATABASE_URL set,
 Django's test database next to it, e.g. test_<name> on PostgreSQL) with N active subscriptions,
@@ -42,6 +45,9 @@ def main():
     parser.add_argument("--naive-n", type=int, default=2_000, help="0 skips the naive loop")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per fake call")
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--hourly", action="store_true", help="a day of 24 hourly runs over 24 time zones"
+    )
     parser.add_argument("--child", choices=["command", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--date", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -84,11 +90,19 @@ def parent(args):
             FakeMailgun(latency=args.latency) as fake_mailgun,
         ):
             environment = child_environment(connection.settings_dict, fake_spotify, fake_mailgun)
-            results = run_all(args, environment, fake_spotify, fake_mailgun)
+            if args.hourly:
+                from bench import send_hourly
+
+                results = send_hourly.run(args, environment, fake_spotify, fake_mailgun)
+            else:
+                results = run_all(args, environment, fake_spotify, fake_mailgun)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         scratch.cleanup()
-    report(args, results)
+    if args.hourly:
+        send_hourly.report(args, results)
+    else:
+        report(args, results)
 
 
 def run_all(args, environment, fake_spotify, fake_mailgun):

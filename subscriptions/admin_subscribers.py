@@ -59,7 +59,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         "playlists_sent",
         "last_event",
     ]
-    list_filter = ["state", "created_at", "last_sent_at"]
+    list_filter = ["state", "frequency", "created_at", "last_sent_at"]
     search_fields = ["email", "inbox_key"]
     date_hierarchy = "created_at"
     list_per_page = 100
@@ -71,9 +71,14 @@ class SubscriberAdmin(admin.ModelAdmin):
         "state_changed_at",
         "state_reason",
         "paused_until",
+        "time_zone",
+        "send_hour",
+        "frequency",
+        "weekly_day",
         "created_at",
         "last_sent_at",
     ]
+    # The schedule is the subscriber's (their schedule page); staff may read it, and pause.
     readonly_fields = [name for name in fields if name != "paused_until"]
     inlines = [SubscriptionInline]
     actions = ["unsubscribe_all", "clear_suppression", "export_csv", "send_me_todays_email"]

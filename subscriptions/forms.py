@@ -1,15 +1,17 @@
-"""The subscribe form (an email address and a search term, plus a honeypot for bots) and the
-manage page's forms."""
+"""The subscribe form (an email address, a search term and how often, plus a honeypot for bots)
+and the manage page's forms."""
 
 import datetime
 import unicodedata
+import zoneinfo
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from . import addresses
-from .models import normalize_term
+from .models import Frequency, Weekday, normalize_term
 
 TERM_MAX_LENGTH = 100
 # Joiners hold emoji sequences together ("👩‍🎤"), which make fine search terms.
@@ -26,6 +28,14 @@ def has_control_characters(value):
         or (unicodedata.category(char) == "Cf" and char not in ALLOWED_FORMAT_CHARACTERS)
         for char in value
     )
+
+
+def known_time_zone(value: str | None) -> str:
+    """`value` if zoneinfo knows the zone, else the site's TIME_ZONE."""
+    value = value.strip() if isinstance(value, str) else ""
+    if value and "\x00" not in value and value in zoneinfo.available_timezones():
+        return value
+    return settings.TIME_ZONE
 
 
 class NoControlCharactersMixin:
@@ -91,10 +101,45 @@ class SubscribeForm(TermForm):
         label="Your email address",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    # The browser's zone (static/js/site.js fills it from Intl); without JavaScript, or with
+    # a name zoneinfo does not know, the site's TIME_ZONE: never an error on the form.
+    # A plain Field: no length or NUL validator of CharField's may turn it into an error.
+    time_zone = forms.Field(required=False, widget=forms.HiddenInput)
+    frequency = forms.ChoiceField(
+        label="How often",
+        choices=Frequency.choices,
+        initial=Frequency.DAILY,
+        required=False,  # a form without the select (an old cached page) means daily
+        error_messages={"invalid_choice": "Please choose every day, weekdays or once a week."},
+    )
+    weekly_day = forms.TypedChoiceField(
+        label="Weekly on",
+        choices=Weekday.choices,
+        coerce=int,
+        initial=Weekday.MONDAY,
+        required=False,
+        empty_value=Weekday.MONDAY,
+        error_messages={"invalid_choice": "Please choose a day of the week."},
+    )
     # The honeypot: hidden from people (and screen readers) by the template; bots fill it in.
     homepage = PlainCharField(required=False, label="Leave this empty")
 
-    field_order = ["email", "term", "homepage"]
+    field_order = ["email", "term", "frequency", "weekly_day", "time_zone", "homepage"]
+
+    def clean_frequency(self):
+        return self.cleaned_data.get("frequency") or Frequency.DAILY
+
+    def clean_time_zone(self):
+        return known_time_zone(self.cleaned_data.get("time_zone"))
+
+    @property
+    def schedule(self):
+        """Only after is_valid(): the preferences a new subscriber starts with."""
+        return {
+            "time_zone": self.cleaned_data["time_zone"],
+            "frequency": self.cleaned_data["frequency"],
+            "weekly_day": self.cleaned_data["weekly_day"],
+        }
 
     @property
     def is_bot(self):

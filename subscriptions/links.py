@@ -24,6 +24,13 @@ def manage_url(subscriber):
     return absolute_url(reverse("subscriptions:manage", kwargs={"token": subscriber.manage_token}))
 
 
+def email_copy_url(*, manage_token: str, daily_email_id: int) -> str:
+    """The web copy of one daily email, behind its subscriber's manage token."""
+    return absolute_url(
+        reverse("subscriptions:email_copy", kwargs={"token": manage_token, "pk": daily_email_id})
+    )
+
+
 def subscribe_url(term=None):
     """The subscribe page, with the term filled in when given."""
     path = reverse("subscriptions:subscribe")

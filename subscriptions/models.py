@@ -3,8 +3,11 @@
 import datetime
 import hashlib
 import secrets
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
@@ -47,6 +50,36 @@ def confirmation_cutoff(now=None):
 def normalize_term(value):
     """Trim and collapse inner whitespace: "  rainy   sunday " -> "rainy sunday"."""
     return " ".join((value or "").split())
+
+
+def default_time_zone() -> str:
+    """The site's zone: a subscriber whose browser told us nothing gets the site's hour."""
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name that zoneinfo knows ("Europe/London", "Pacific/Kiritimati")."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("%(value)s is not a time zone we know.", params={"value": value})
+
+
+class Frequency(models.TextChoices):
+    DAILY = "daily", "Every day"
+    WEEKDAYS = "weekdays", "Weekdays (Monday to Friday)"
+    WEEKLY = "weekly", "Once a week"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+DEFAULT_SEND_HOUR = 7
 
 
 class SubscriberQuerySet(models.QuerySet):
@@ -105,14 +138,49 @@ class Subscriber(models.Model):
     )
     created_at = models.DateTimeField("created", default=timezone.now, editable=False)
     last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
+    # When it suits them (subscriptions.schedule): their hour in their zone, how often.
+    time_zone = models.CharField(
+        "time zone", max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
+    send_hour = models.PositiveSmallIntegerField(
+        "send hour",
+        default=DEFAULT_SEND_HOUR,
+        validators=[MaxValueValidator(23)],
+        help_text="Local hour (0-23) from which the email may go.",
+    )
+    frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.DAILY)
+    weekly_day = models.PositiveSmallIntegerField(
+        "weekly on",
+        choices=Weekday.choices,
+        default=Weekday.MONDAY,
+        help_text="The weekday of a weekly email.",
+    )
 
     objects = SubscriberQuerySet.as_manager()
+
+    Frequency = Frequency
 
     class Meta:
         verbose_name = "subscriber"
         verbose_name_plural = "subscribers"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state"], name="subscriber_state_idx")]
+        indexes = [
+            models.Index(fields=["state"], name="subscriber_state_idx"),
+            # The hourly run reads the due subscribers zone by zone.
+            models.Index(fields=["time_zone", "send_hour"], name="subscriber_schedule_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(send_hour__lte=23), name="subscriber_send_hour_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekly_day__lte=6), name="subscriber_weekly_day_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(frequency__in=Frequency.values),
+                name="subscriber_frequency_known",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -285,6 +353,8 @@ class SentPlaylist(models.Model):
     name = models.CharField(max_length=300)
     web_url = models.URLField("web link", max_length=500)
     uri = models.CharField("Spotify URI", max_length=200)
+    # The cover as the email's day had it, for the email's web copy (Spotify's image hosts).
+    image_url = models.URLField("cover", max_length=500, blank=True)
     sent_on = models.DateField("sent on")
     message_id = models.CharField("message id", max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -555,3 +625,24 @@ class BreakerClearance(models.Model):
 
     def __str__(self):
         return f"Breaker cleared for {self.day} by {self.staff_name}"
+
+
+class DailySearch(models.Model):
+    """One page of Spotify's answer for a term, kept for the day: the hourly runs of one day
+    share it, so a day costs one search per distinct term, not one per term per run."""
+
+    day = models.DateField(help_text="The site's date (TIME_ZONE) the answer is for.")
+    term = models.CharField("search term", max_length=100)  # spotify.normalize_query
+    page = models.PositiveSmallIntegerField(default=1)
+    results = models.JSONField(help_text="The PlaylistPage, as search.spotify parsed it.")
+    fetched_at = models.DateTimeField("fetched", default=timezone.now)
+
+    class Meta:
+        verbose_name = "daily search"
+        verbose_name_plural = "daily searches"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "term", "page"], name="dailysearch_once")
+        ]
+
+    def __str__(self):
+        return f"“{self.term}” page {self.page} on {self.day:%Y-%m-%d}"

@@ -51,7 +51,9 @@ class SubscribeOutcome(enum.Enum):
     LIMITED = "limited"  # the inbox had its share of emails today: nothing sent
 
 
-def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
+def subscription_request(
+    *, email: str, term: str, schedule: dict | None = None
+) -> SubscribeOutcome:
     """Start (or nudge) the double opt-in of `email` for `term`.
 
     Raises addresses.InvalidAddress for an address that is not plain (nothing changes), and
@@ -64,6 +66,8 @@ def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
     subscription = None
     # The inbox's one subscriber, made now if it is new: the limit's record points at it.
     subscriber = Subscriber.for_address(email)
+    if schedule:
+        _schedule_new_subscriber(subscriber, schedule)
     # An inbox erased while suppressed is known only by its digest (manage.subscriber_erase).
     if selectors.address_has_complained(email=email) or SuppressedInbox.covers(email):
         kind = Kind.WITHHELD
@@ -88,6 +92,25 @@ def subscription_request(*, email: str, term: str) -> SubscribeOutcome:
     except ConfirmationNotSent:
         booking.delete()
         raise
+
+
+def _schedule_new_subscriber(subscriber, schedule):
+    """A new subscriber starts with the form's time zone and frequency. A subscriber who
+    already has subscriptions keeps theirs: anyone may post the form with their address, and
+    only the manage page (behind their token) changes them."""
+    if subscriber.subscriptions.exists() or subscriber.last_sent_at is not None:
+        return
+    Subscriber.objects.filter(pk=subscriber.pk).update(**schedule)
+
+
+def subscriber_schedule_change(
+    *, subscriber: Subscriber, time_zone: str, send_hour: int, frequency: str, weekly_day: int
+) -> None:
+    """Their hour, zone and frequency from now on. The next period's email follows them;
+    this period's, if it went, is not sent again (the claim and the 20-hour rule)."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(
+        time_zone=time_zone, send_hour=send_hour, frequency=frequency, weekly_day=weekly_day
+    )
 
 
 def _confirm_pending(*, email, term, subscription):

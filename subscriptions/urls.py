@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import manage_views, views
+from . import manage_views, preferences, views, web_copies
 
 app_name = "subscriptions"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("unsubscribe/<slug:token>/", views.unsubscribe, name="unsubscribe"),
     path("manage/", manage_views.lost_link, name="lost_link"),
     path("manage/<slug:token>/", manage_views.manage_page, name="manage"),
+    path("manage/<slug:token>/schedule/", preferences.schedule, name="schedule"),
+    path("manage/<slug:token>/emails/", web_copies.email_list, name="email_list"),
+    path("manage/<slug:token>/emails/<int:pk>/", web_copies.email_copy, name="email_copy"),
 ]

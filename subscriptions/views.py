@@ -57,7 +57,9 @@ def subscribe(request):
         return _check_inbox(request, form)
     try:
         outcome = services.subscription_request(
-            email=form.cleaned_data["email"], term=form.cleaned_data["term"]
+            email=form.cleaned_data["email"],
+            term=form.cleaned_data["term"],
+            schedule=form.schedule,
         )
     except services.ConfirmationNotSent:
         return render(request, "subscriptions/send_failed.html", {"form": form}, status=503)

@@ -81,3 +81,22 @@
     }
   });
 })();
+
+// The subscribe form's hidden time zone: the browser's own (an IANA name such as
+// "Europe/London"), so the daily email comes at the subscriber's hour. Without this script the
+// site's time zone stays in the field, and the manage page can change it.
+(function () {
+  "use strict";
+  var zone;
+  try {
+    zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (error) {
+    zone = "";
+  }
+  if (!zone) {
+    return;
+  }
+  document.querySelectorAll("input[data-time-zone]").forEach(function (input) {
+    input.value = zone;
+  });
+})();

@@ -23,7 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from search import spotify
 
-from .. import services
+from .. import daily_searches, schedule, services
 from ..batch_size import batch_size_problem
 from ..models import Subscriber
 from ..runs import BreakerState, complaint_breaker_state
@@ -80,6 +80,7 @@ class ComplaintBreakerOn(Exception):
 def daily_playlists_send(
     *,
     today: date | None = None,
+    now: datetime | None = None,
     dry_run: bool = False,
     limit: int | None = None,
     batch_size: int | None = None,
@@ -88,7 +89,12 @@ def daily_playlists_send(
     progress: Callable[[BatchReport, DailySendSummary], None] | None = None,
     sender: BatchSender | None = None,
 ) -> DailySendSummary:
-    """Send today's email to every subscriber that is due; return a `DailySendSummary`.
+    """Send the email of every subscriber whose time has come; return a `DailySendSummary`.
+
+    Who is due at `now` (default: this moment) is `schedule.due_by_day`: each subscriber's own
+    hour, zone and frequency, one email per local date, which is also the day of their claim.
+    `today` instead sends that day's email to every subscriber whose frequency has one that
+    day, whatever their hour (finishing a day's run by hand).
 
     `limit` caps the addresses this run handles; `batch_size` the addresses per Mailgun call
     (default MAILGUN_BATCH_SIZE, at most 1,000); `seed` makes the random picks repeatable.
@@ -100,7 +106,9 @@ def daily_playlists_send(
     checks (subscriptions.checks), which the command runs first.
     """
     started = time.monotonic()
-    today = today or timezone.localdate()
+    now = now or timezone.now()
+    # The site's day: the breaker's, and the one the day's shared searches are filed under.
+    site_day = today or daily_searches.search_day(now)
     batch_size = batch_size or settings.MAILGUN_BATCH_SIZE
     if problem := batch_size_problem(batch_size):
         raise DailyConfigurationError(f"The batch size {problem}.")
@@ -108,34 +116,49 @@ def daily_playlists_send(
         client = spotify.get_client()
     except spotify.SpotifyNotConfigured as error:
         raise DailyConfigurationError(str(error)) from error
-    if not dry_run and (breaker := complaint_breaker_state(day=today)).tripped:
+    if not dry_run and (breaker := complaint_breaker_state(day=site_day)).tripped:
         raise ComplaintBreakerOn(breaker)
     if not dry_run:
         # Sign-ups nobody confirmed in time go with the day's run, so no other job is needed.
         services.pending_subscriptions_expire()
+        daily_searches.prune(today=site_day)
+    plans = {today: schedule.sending_on(today)} if today is not None else schedule.due_by_day(now)
     spotify_calls_before = client.api_calls
-    with Searches(workers=search_workers) as searches:
-        run = new_run(
-            today=today,
-            dry_run=dry_run,
-            limit=limit,
-            batch_size=batch_size,
-            seed=seed,
-            searches=searches,
-            progress=progress,
-            sender=sender,
-        )
+    rng = random.Random(seed)
+    total = DailySendSummary(day=max(plans, default=site_day), dry_run=dry_run)
+    unknown_counts: set[str] = set()
+    # One run per local date (at most three at any moment), sharing the searches.
+    with Searches(workers=search_workers, day=site_day, store=not dry_run) as searches:
         try:
-            run.execute()
+            for day, subscribers in plans.items():
+                run = new_run(
+                    today=day,
+                    dry_run=dry_run,
+                    limit=None if limit is None else limit - total.planned,
+                    batch_size=batch_size,
+                    rng=rng,
+                    searches=searches,
+                    progress=progress,
+                    sender=sender,
+                    subscribers=subscribers,
+                )
+                run.batch_number = total.batches
+                try:
+                    run.execute()
+                finally:
+                    total.add(run.summary)
+                    unknown_counts |= run.picker.unknown_counts
+                if total.stopped_early or (limit is not None and total.planned >= limit):
+                    break
         finally:
-            run.summary.spotify_calls = client.api_calls - spotify_calls_before
-            run.summary.seconds = time.monotonic() - started
-    if run.picker.unknown_counts:
+            total.spotify_calls = client.api_calls - spotify_calls_before
+            total.seconds = time.monotonic() - started
+    if unknown_counts:
         logger.info(
             "Spotify gave no track count for %d playlists; they were counted eligible.",
-            len(run.picker.unknown_counts),
+            len(unknown_counts),
         )
-    return run.summary
+    return total
 
 
 def daily_email_preview(

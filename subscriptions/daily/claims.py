@@ -85,7 +85,7 @@ def batch_mark_in_flight(composed: Composed, claim_ids: dict[int, int], *, day: 
         [
             (claim_ids[message.subscriber_id], pick.subscription.pk)
             + (pick.playlist.id, pick.playlist.name)
-            + (pick.playlist.web_url, pick.playlist.uri)
+            + (pick.playlist.web_url, pick.playlist.uri, pick.playlist.image_url or "")
             for message in composed.messages
             for pick in message.picks
         ],

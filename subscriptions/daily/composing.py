@@ -28,7 +28,7 @@ from search import spotify
 
 from ..addresses import InvalidAddress, ascii_domain, canonical_email
 from ..emails import subject_render
-from ..links import manage_url, unsubscribe_url
+from ..links import email_copy_url, manage_url, unsubscribe_url
 from ..models import Subscription
 
 TEMPLATES = "subscriptions/email/daily"
@@ -132,6 +132,10 @@ class Composer:
         context["unsubscribe_all_url"] = all_url.replace(TOKEN_MARK, "%recipient.token%")
         manage = manage_url(SimpleNamespace(manage_token=TOKEN_MARK))
         context["manage_url"] = manage.replace(TOKEN_MARK, "%recipient.manage_token%")
+        context["web_copy_url"] = "%recipient.web_copy_url%"
+        # The web copy's link around the subscriber's token and the claim's id, built once.
+        before, after = email_copy_url(manage_token=TOKEN_MARK, daily_email_id=0).split(TOKEN_MARK)
+        self.web_copy_parts = (before, *after.rsplit("0", 1))
         layout, self.blocks = {}, {}
         for kind in ("txt", "html"):
             pick = _marked_pick(html=kind == "html")
@@ -150,6 +154,7 @@ class Composer:
         # subscriptions.links builds the link; reversing it once per address would cost more
         # than the rest of the address's message.
         self.unsubscribe_pattern = unsubscribe_url(SimpleNamespace(token=TOKEN_MARK))
+        self.manage_pattern = manage_url(SimpleNamespace(manage_token=TOKEN_MARK))
         self.tracks_template = get_template(f"{TEMPLATES}_tracks.txt")
         self.tracks_labels: dict[int | None, str] = {}
 
@@ -169,11 +174,19 @@ class Composer:
                 "more_text": "".join(self.blocks["txt"].fill(values) for values in more),
                 "more_html": "".join(self.blocks["html"].fill(values) for values in more),
                 "manage_token": manage_token,
+                # Until a claim gives the email its web copy (a preview has none): the manage
+                # page, which lists every past email.
+                "web_copy_url": self.manage_pattern.replace(TOKEN_MARK, manage_token),
             },
             # The address-wide link: its page offers "unsubscribe from all", and a one-click
             # POST to it unsubscribes every live subscription of the address (RFC 8058).
             list_unsubscribe_url=self.unsubscribe_pattern.replace(TOKEN_MARK, token),
         )
+
+    def web_copy_url(self, manage_token: str, claim_id: int) -> str:
+        """links.email_copy_url, without reversing it once per address."""
+        before, middle, end = self.web_copy_parts
+        return f"{before}{manage_token}{middle}{claim_id}{end}"
 
     def _values(self, pick: Pick) -> dict[str, str]:
         values = {"token": pick.subscription.token, "tracks": self._tracks(pick)}

@@ -22,8 +22,8 @@ from django.db.models.functions import Lower
 
 from search import spotify
 
-from .. import selectors
-from ..models import SentPlaylist, Subscription
+from .. import daily_searches, selectors
+from ..models import SentPlaylist, Subscriber, Subscription
 from .composing import Composer, DailyMessage, Pick, mail_address
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
@@ -32,12 +32,18 @@ SEARCH_WORKERS = 8  # concurrent Spotify searches: enough to hide latency, few e
 MAX_SEARCH_PAGES = 5  # Spotify's first 50 results, 10 a page
 
 
-def due_subscriptions(day: date) -> QuerySet[Subscription]:
+def due_subscriptions(
+    day: date, subscribers: QuerySet[Subscriber] | None = None
+) -> QuerySet[Subscription]:
     """The one place the day's work is chosen: sendable subscriptions (not stopped, paused or
-    suppressed) that have not had `day`'s email."""
-    return selectors.sendable_subscriptions(day=day).filter(
+    suppressed) that have not had `day`'s email, of the `subscribers` whose email is due
+    (subscriptions.schedule), or of everyone when None."""
+    due = selectors.sendable_subscriptions(day=day).filter(
         Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=day)
     )
+    if subscribers is not None:
+        due = due.filter(subscriber__in=subscribers.values("pk"))
+    return due
 
 
 class Searches:
@@ -47,9 +53,15 @@ class Searches:
     thread-safe) and never touch the database.
     """
 
-    def __init__(self, *, workers: int = SEARCH_WORKERS):
+    def __init__(
+        self, *, workers: int = SEARCH_WORKERS, day: date | None = None, store: bool = False
+    ):
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spotify")
         self._futures: dict[tuple[str, int], Future] = {}
+        # The day's earlier runs' answers (daily_searches), read and written by this thread
+        # only; `day` None keeps nothing between runs.
+        self._day, self._store = day, store and day is not None
+        self._stored: dict[tuple[str, int], spotify.PlaylistPage] = {}
 
     def __enter__(self) -> "Searches":
         return self
@@ -58,12 +70,25 @@ class Searches:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def prefetch(self, terms: Iterable[str]) -> None:
+        terms = [term for term in terms if (term, 1) not in self._stored]
+        if self._day is not None:
+            self._stored.update(daily_searches.stored_pages(day=self._day, terms=terms))
         for term in terms:
-            self._future(term, 1)
+            if (term, 1) not in self._stored:
+                self._future(term, 1)
 
     def page(self, term: str, number: int) -> spotify.PlaylistPage:
         """The `number`th page of results for `term`; raises spotify.SpotifyError."""
-        return self._future(term, number).result()
+        key = (term, number)
+        if self._day is not None and key not in self._stored and key not in self._futures:
+            self._stored.update(daily_searches.stored_pages(day=self._day, terms=[term]))
+        if key in self._stored:
+            return self._stored[key]
+        page = self._future(term, number).result()
+        if self._store and self._day is not None:
+            daily_searches.store_page(day=self._day, term=term, number=number, page=page)
+        self._stored[key] = page
+        return page
 
     def _future(self, term, number):
         key = (term, number)
@@ -75,8 +100,9 @@ class Searches:
 class Due:
     """The day's due subscriptions by subscriber, as last read."""
 
-    def __init__(self, *, day: date):
+    def __init__(self, *, day: date, subscribers: QuerySet[Subscriber] | None = None):
         self.day = day
+        self.subscribers = subscribers
         self.members: dict[int, list[int]] = {}  # subscriber id -> due subscription ids
 
     def read(self) -> Iterator[tuple[int, str]]:
@@ -84,7 +110,7 @@ class Due:
         order batches take them: by term, so the first batches need few searches."""
         self.members = {}
         rows = (
-            due_subscriptions(self.day)
+            due_subscriptions(self.day, self.subscribers)
             .order_by(Lower("term"), "subscriber__inbox_key", "pk")
             .values_list("pk", "term", "subscriber_id")
         )

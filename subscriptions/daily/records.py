@@ -37,21 +37,21 @@ def retryable_claims() -> Q:
     )
 
 
-def picks_hold(picks: list[tuple[int, int, str, str, str, str]], *, day: date) -> None:
+def picks_hold(picks: list[tuple[int, int, str, str, str, str, str]], *, day: date) -> None:
     """Write a batch's picks, as (claim id, subscription id, playlist id, name, web link, app
-    link), as unknown history rows before the batch is sent."""
+    link, cover), as unknown history rows before the batch is sent."""
     ops = connection.ops
     created = ops.adapt_datetimefield_value(timezone.now())
     sent_on = ops.adapt_datefield_value(day)
     unknown = SentPlaylist.Status.UNKNOWN.value
     insert_ignoring_conflicts(
         SentPlaylist,
-        ("daily_email", "subscription", "playlist_id", "name", "web_url", "uri")
+        ("daily_email", "subscription", "playlist_id", "name", "web_url", "uri", "image_url")
         + ("status", "sent_on", "message_id", "created_at"),
         [
             (claim_id, subscription_id, playlist_id, name[:300], web_url[:500], uri[:200])
-            + (unknown, sent_on, "", created)
-            for claim_id, subscription_id, playlist_id, name, web_url, uri in picks
+            + ((image_url if len(image_url) <= 500 else ""), unknown, sent_on, "", created)
+            for claim_id, subscription_id, playlist_id, name, web_url, uri, image_url in picks
         ],
     )
 

@@ -63,6 +63,23 @@ class DailySendSummary:
     def skipped(self) -> int:
         return self.no_new_playlist + self.spotify_errors
 
+    def add(self, part: "DailySendSummary") -> None:
+        """Count one local date's run (subscriptions.schedule) in the whole run's summary."""
+        for name in (
+            "planned",
+            "addresses_done",
+            "emails",
+            "playlists",
+            "batches",
+            "no_new_playlist",
+            "spotify_errors",
+            "failed",
+            "unknown",
+            "mailgun_calls",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.stopped_early = self.stopped_early or part.stopped_early
+
     @property
     def exit_code(self) -> int:
         """0 when nothing failed; 1 when some mail failed or its fate is unknown."""

@@ -44,8 +44,11 @@ class _Batch:
 
 
 class Run:
-    def __init__(self, *, today, dry_run, limit, batch_size, picker, mailer, progress):
+    def __init__(
+        self, *, today, dry_run, limit, batch_size, picker, mailer, progress, subscribers=None
+    ):
         self.today = today
+        self.subscribers = subscribers  # the Subscriber queryset due today; None: everyone
         self.dry_run = dry_run
         self.limit = limit
         self.batch_size = batch_size
@@ -53,7 +56,7 @@ class Run:
         self.mailer: Mailer = mailer
         self.progress: Progress | None = progress
         self.summary = DailySendSummary(day=today, dry_run=dry_run)
-        self.due = Due(day=today)
+        self.due = Due(day=today, subscribers=subscribers)
         self.batch_number = 0
         self.batch_sending = isinstance(mail.get_connection(), AnymailBaseBackend)
 
@@ -125,7 +128,7 @@ class Run:
         members = self.due.of(list(emails))
         wanted = [pk for s in emails for pk in members.get(s, ())]
         subscriptions = list(
-            due_subscriptions(self.today)
+            due_subscriptions(self.today, self.subscribers)
             .only("pk", "term", "token", "subscriber_id")
             .filter(pk__in=wanted)
             .order_by("pk")
@@ -146,6 +149,11 @@ class Run:
         for message in composed.messages:
             claim = by_subscriber[message.subscriber_id]
             message.claim_id, message.attempt = claim.pk, claim.attempts + 1
+            # The email's web copy is the claim's: only known now. URL-safe, so one copy
+            # serves the text and the HTML.
+            message.variables["web_copy_url"] = self.picker.composer.web_copy_url(
+                message.variables["manage_token"], claim.pk
+            )
         return _Batch(
             last_claim_id=locked[-1].pk,
             size=len(locked),
@@ -261,9 +269,21 @@ def _skipped(composed: Composed, emails: dict[int, str]) -> dict[str, str]:
     return {emails[subscriber]: reason for subscriber, reason in reasons.items()}
 
 
-def new_run(*, today: date, dry_run: bool, limit, batch_size, seed, searches, progress, sender):
-    picker = Picker(searches=searches, composer=Composer(day=today), rng=random.Random(seed))
+def new_run(
+    *,
+    today: date,
+    dry_run: bool,
+    limit,
+    batch_size,
+    rng: random.Random,
+    searches,
+    progress,
+    sender,
+    subscribers=None,
+):
+    picker = Picker(searches=searches, composer=Composer(day=today), rng=rng)
     return Run(
+        subscribers=subscribers,
         today=today,
         dry_run=dry_run,
         limit=limit,

@@ -136,3 +136,16 @@ def test_the_list_page_query_count_does_not_grow_with_its_rows(admin_client):
     for number in range(1, 30):
         add(number)
     assert _list_queries(admin_client) == one
+
+
+def test_staff_see_the_schedule_and_filter_by_frequency(admin_client):
+    factories.subscription("kiri@example.org", term="jazz")
+    factories.subscription("daily@example.org", term="jazz")
+    Subscriber.objects.filter(email="kiri@example.org").update(
+        time_zone="Pacific/Kiritimati", send_hour=6, frequency="weekly"
+    )
+    assert emails(listed(admin_client, frequency__exact="weekly")) == {"kiri@example.org"}
+    subscriber = Subscriber.objects.get(email="kiri@example.org")
+    url = reverse("admin:subscriptions_subscriber_change", args=[subscriber.pk])
+    html = admin_client.get(url).content.decode()
+    assert "Pacific/Kiritimati" in html and "Once a week" in html

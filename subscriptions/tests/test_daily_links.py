@@ -66,8 +66,12 @@ def check_message(client, message, subscriptions):
     assert {urlsplit(link).path.split("/")[-2] for link in unsubscribe_links} == tokens
     # The footer's "Manage your daily playlists", in both parts: the inbox's own page.
     (subscriber,) = {subscription.subscriber for subscription in subscriptions}
-    manage = [link for link in [*text, *html] if "/manage/" in link]
+    manage = [link for link in [*text, *html] if "/manage/" in link and "/emails/" not in link]
     assert len(manage) == 2 and set(manage) == {manage_url(subscriber)}
+    # "View in your browser", in both parts: this email's web copy, behind the same token.
+    copies = [link for link in [*text, *html] if "/emails/" in link]
+    assert len(copies) == 2 and len(set(copies)) == 1
+    assert copies[0].startswith(f"{manage_url(subscriber)}emails/")
     assert escape(subscriber.email) in open_site_link(client, manage[0])
     for link in {link for link in [*text, *html, header] if link.startswith(SITE)}:
         page = open_site_link(client, link)

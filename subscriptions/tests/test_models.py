@@ -108,3 +108,34 @@ def test_subscriber_tokens_are_long_and_unique_and_pause_covers_its_last_day():
     assert ann.is_paused(datetime.date(2026, 12, 24))
     assert not ann.is_paused(datetime.date(2026, 12, 25))
     assert str(ann) == "ann@example.org" and not ann.is_suppressed
+
+
+def test_a_subscriber_gets_the_sites_zone_and_seven_oclock_daily_by_default(settings):
+    subscriber = Subscriber.objects.create(email="new@example.org")
+    subscriber.refresh_from_db()
+    assert (subscriber.time_zone, subscriber.send_hour, subscriber.frequency) == (
+        settings.TIME_ZONE,
+        7,
+        "daily",
+    )
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("time_zone", "Mars/Olympus"), ("time_zone", ""), ("send_hour", 24), ("weekly_day", 7)],
+)
+def test_a_schedule_outside_the_known_zones_and_hours_is_refused(field, value):
+    from django.core.exceptions import ValidationError
+
+    subscriber = Subscriber(email="odd@example.org", **{field: value})
+    subscriber.normalize_fields()
+    with pytest.raises(ValidationError) as raised:
+        subscriber.full_clean()
+    assert field in raised.value.message_dict
+
+
+@pytest.mark.parametrize("field, value", [("send_hour", 24), ("weekly_day", 9)])
+def test_the_database_refuses_an_hour_or_weekday_out_of_range(field, value):
+    subscriber = Subscriber.objects.create(email="range@example.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Subscriber.objects.filter(pk=subscriber.pk).update(**{field: value})

@@ -139,6 +139,29 @@ class LiveApp:
         assert result.returncode == 0, result.stderr
         return dict(line.split() for line in result.stdout.splitlines() if line.strip())
 
+    def add_sent_email(self):
+        """A subscriber with one sent daily email carrying the "tracks" playlist, cover and
+        all, as the daily run writes it: {"manage": its token, "email_copy": the email's id}."""
+        playlist_id = self.playlists["tracks"]
+        cover = f"{self.spotify.base_url}/images/{playlist_id}-300.svg"
+        code = (
+            "import datetime\n"
+            "from subscriptions.models import DailyEmail, SentPlaylist, Subscriber, Subscription\n"
+            f"r = Subscriber.for_address({unique_address('copy')!r})\n"
+            "s = Subscription.objects.create(subscriber=r, term='happy', status='active')\n"
+            "day = datetime.date.today()\n"
+            "e = DailyEmail.objects.create(subscriber=s.subscriber, day=day, status='sent')\n"
+            "SentPlaylist.objects.create(subscription=s, daily_email=e,"
+            f" playlist_id={playlist_id!r}, name='Happy Tracks For Testing', sent_on=day,"
+            f" web_url='https://open.spotify.com/playlist/{playlist_id}',"
+            f" uri='spotify:playlist:{playlist_id}', image_url={cover!r})\n"
+            "print('manage', s.subscriber.manage_token)\n"
+            "print('email_copy', e.pk)\n"
+        )
+        result = self.manage("shell", "--verbosity", "0", "--command", code)
+        assert result.returncode == 0, result.stderr
+        return dict(line.split() for line in result.stdout.splitlines() if line.strip())
+
     def log_tail(self):
         return f"--- gunicorn log ---\n{self.server.log_tail()}"
 
@@ -180,6 +203,7 @@ def app(tmp_path_factory):
                 {"pending": "pending", "active": "active", "leaving": "active"},
                 history=["active"],
             )
+            live.tokens.update(live.add_sent_email())
             yield live
 
 

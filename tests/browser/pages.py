@@ -15,7 +15,8 @@ SUBSCRIBE_BUTTON = "Email me a playlist every day"
 class SitePage:
     """A page a visitor can land on. `path` may name {tracks}, {long} and {forbidden} (playlist
     ids), {pending}, {active} and {leaving} (tokens of subscriptions in those states), and
-    {active_manage} (the manage-page token of the "active" one's subscriber)."""
+    {active_manage} (the manage-page token of the "active" one's subscriber), and {manage} and
+    {email_copy} (a subscriber's manage token and one of its sent emails)."""
 
     name: str  # also the screenshot's and the saved HTML's file name
     path: str
@@ -44,6 +45,9 @@ SITE_PAGES = (
     SitePage("manage", "/subscriptions/manage/{active_manage}/"),
     SitePage("manage-history-page-2", "/subscriptions/manage/{active_manage}/?page=2"),
     SitePage("lost-link", "/subscriptions/manage/"),
+    SitePage("email-copy", "/subscriptions/manage/{manage}/emails/{email_copy}/"),
+    SitePage("past-emails", "/subscriptions/manage/{manage}/emails/"),
+    SitePage("schedule", "/subscriptions/manage/{manage}/schedule/"),
     SitePage("not-found", "/no-such-page/", status=404),
 )
 

@@ -1,5 +1,6 @@
 """A new visitor's whole journey in a real browser, from a search to the one-click unsubscribe."""
 
+import datetime
 import http.client
 import re
 from urllib.parse import urlsplit
@@ -16,6 +17,9 @@ from tests.browser.pages import (
     subscribe,
     unique_address,
 )
+
+# The day's whole run, whatever the hour: these tests are about what is sent, not when.
+WHOLE_DAY = datetime.date.today().isoformat()
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +151,7 @@ def test_visitor_searches_subscribes_confirms_gets_the_daily_email_and_unsubscri
     assert app.subscriptions(email)[0]["status"] == "active"
 
     # The daily run mails one playlist for the confirmed term only.
-    run = app.manage("send_daily_playlists")
+    run = app.manage("send_daily_playlists", "--date", WHOLE_DAY)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     daily = app.mailgun.messages_to(email)[2:]
     assert len(daily) == 1, [m["subject"] for m in daily]

@@ -1,16 +1,17 @@
-"""`manage.py send_daily_playlists`: today's playlist email, once per address per day.
+"""`manage.py send_daily_playlists`: the playlist email of every subscriber whose hour has come.
 
-Safe to schedule as often as you like (Heroku Scheduler, daily or hourly) and to run several
-at once: the work is claimed in the database. Exit status: 0 all sent, 1 some mail failed or
-its fate is unknown, 2 configuration error (nothing was sent), 3 the complaint breaker stopped
-the run (nothing was sent; see subscriptions/runs.py). The status holds even when stdout is gone
-(a closed pipe): what was sent is recorded before anything is printed. Every run, dry runs
-included, is recorded as a `SendRun` (the admin's "Daily runs" and the dashboard).
+Schedule it hourly (Heroku Scheduler): each run mails the subscribers whose local send time
+has come today and who have not had this period's email (subscriptions.schedule). Safe to run
+several at once: the work is claimed in the database. Exit status: 0 all sent, 1 some mail
+failed or its fate is unknown, 2 configuration error (nothing was sent), 3 the complaint breaker
+stopped the run (nothing was sent; see subscriptions/runs.py). The status holds even when stdout
+is gone (a closed pipe): what was sent is recorded before anything is printed. Every run, dry
+runs included, is recorded as a `SendRun` (the admin's "Daily runs" and the dashboard).
 """
 
 import argparse
 import logging
-from datetime import date
+from datetime import date, datetime
 
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 from django.utils import timezone
@@ -33,6 +34,13 @@ def _positive_int(value):
     return number
 
 
+def _aware_moment(value):
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone offset, e.g. 2026-11-25T07:00+00:00")
+    return moment
+
+
 def _batch_size(value):
     number = int(value)
     if problem := batch_size_problem(number):
@@ -42,8 +50,9 @@ def _batch_size(value):
 
 class Command(BaseCommand):
     help = (
-        "Email every active subscriber one new Spotify playlist per search term: one email per "
-        "address per day, sent through Mailgun in batches."
+        "Email every subscriber whose local send hour has come one new Spotify playlist per "
+        "search term: one email per period (day, weekday or week), through Mailgun in batches. "
+        "Run it hourly."
     )
     # The system checks run in handle(), so that a failing one exits with 2 like any other
     # configuration error, not 1 like a failed send.
@@ -69,12 +78,17 @@ class Command(BaseCommand):
         )
         # For tests and for finishing an earlier day's run by hand; not for everyday use.
         parser.add_argument("--date", type=date.fromisoformat, help=argparse.SUPPRESS)
+        # For tests: the moment the run takes as now (ISO 8601 with an offset).
+        parser.add_argument("--now", type=_aware_moment, help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
-        today = options["date"] or timezone.localdate()
+        now = options["now"] or timezone.now()
+        # The site's day (TIME_ZONE): the run's record and the breaker's. Each subscriber's
+        # email is for their own local day (subscriptions.schedule).
+        today = options["date"] or timezone.localdate(now)
         with send_run_recorded(day=today, dry_run=options["dry_run"]) as record:
             try:
-                summary = self._send(today, options)
+                summary = self._send(today, now, options)
             except CommandError as error:
                 outcome = (
                     SendRun.Outcome.BREAKER
@@ -97,7 +111,7 @@ class Command(BaseCommand):
         if summary.exit_code:
             raise SystemExit(summary.exit_code)
 
-    def _send(self, today, options):
+    def _send(self, today, now, options):
         verbosity = options["verbosity"]
         try:
             if not options.get("skip_checks"):
@@ -113,7 +127,8 @@ class Command(BaseCommand):
         progress = _Progress(self, verbosity=verbosity)
         try:
             return daily_playlists_send(
-                today=today,
+                today=options["date"],
+                now=now,
                 dry_run=options["dry_run"],
                 limit=options["limit"],
                 batch_size=options["batch_size"],
