@@ -8,22 +8,12 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from . import charts, dashboard, exports, runs
+from .admin_history import ReadOnlyAdminMixin
 from .models import BreakerClearance, SendRun, Subscriber, Subscription
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SendRun)
-class SendRunAdmin(_ReadOnly, admin.ModelAdmin):
+class SendRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started_at",
         "day",
@@ -52,7 +42,7 @@ class SendRunAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(BreakerClearance)
-class BreakerClearanceAdmin(_ReadOnly, admin.ModelAdmin):
+class BreakerClearanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["day", "staff_name", "complaint_rate", "created_at"]
     fields = ["day", "staff_name", "complaint_rate", "created_at"]
 
