@@ -1,13 +1,12 @@
 """The Subscriber admin: one row per inbox, its subscriptions inline, its history and events."""
 
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from . import exports, services, staff_mail
+from . import exports, selectors, services, staff_mail
 from .addresses import canonical_email
-from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
+from .models import EmailEvent, Subscriber, Subscription
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -25,27 +24,6 @@ class SubscriptionInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def with_subscriber_summary(queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
-    """`history_count` and the latest delivery event (`last_event_type`/`_reason`/`_at`) in
-    the list's one query: correlated subqueries, paid only by the rows of one page."""
-    history_count = (
-        SentPlaylist.objects.filter(subscription__subscriber=OuterRef("pk"))
-        .order_by()
-        .values("subscription__subscriber")
-        .annotate(count=Count("id"))
-        .values("count")
-    )
-    latest_event = EmailEvent.objects.filter(subscriber=OuterRef("pk")).order_by(
-        "-occurred_at", "-id"
-    )
-    return queryset.annotate(
-        history_count=Coalesce(Subquery(history_count), 0),
-        last_event_type=Subquery(latest_event.values("event_type")[:1]),
-        last_event_reason=Subquery(latest_event.values("reason")[:1]),
-        last_event_at=Subquery(latest_event.values("occurred_at")[:1]),
-    )
 
 
 @admin.register(Subscriber)
@@ -84,7 +62,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     actions = ["unsubscribe_all", "clear_suppression", "export_csv", "send_me_todays_email"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
-        return with_subscriber_summary(super().get_queryset(request))
+        return selectors.with_subscriber_summary(super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
         # Any spelling of an address finds its inbox (case, +tag, quotes).

@@ -72,6 +72,32 @@ def address_events(*, email: str) -> QuerySet[EmailEvent]:
     return EmailEvent.objects.filter(subscriber__inbox_key=canonical_email(email))
 
 
+def _count_of(rows: QuerySet, group: str) -> Coalesce:
+    """A correlated COUNT of `rows` grouped by `group` (0 when there are none)."""
+    return Coalesce(
+        Subquery(rows.order_by().values(group).annotate(count=Count("id")).values("count")), 0
+    )
+
+
+def _latest_event(subscriber: OuterRef) -> dict[str, Subquery]:
+    """The subscriber's latest delivery event as `last_event_type`/`_reason`/`_at`."""
+    latest = EmailEvent.objects.filter(subscriber=subscriber).order_by("-occurred_at", "-id")
+    return {
+        f"last_event_{name}": Subquery(latest.values(field)[:1])
+        for name, field in (("type", "event_type"), ("reason", "reason"), ("at", "occurred_at"))
+    }
+
+
+def with_subscriber_summary(queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
+    """`history_count` and the latest delivery event (`last_event_type`/`_reason`/`_at`) in
+    the list's one query: correlated subqueries, paid only by the rows of one page."""
+    history = SentPlaylist.objects.filter(subscription__subscriber=OuterRef("pk"))
+    return queryset.annotate(
+        history_count=_count_of(history, "subscription__subscriber"),
+        **_latest_event(OuterRef("pk")),
+    )
+
+
 def with_delivery_summary(queryset: QuerySet[Subscription]) -> QuerySet[Subscription]:
     """Annotate subscriptions with what the admin list shows, in the list's one query:
     `sent_count`, and the address's latest delivery event as `last_event_type`/`_reason`/`_at`.
@@ -79,19 +105,7 @@ def with_delivery_summary(queryset: QuerySet[Subscription]) -> QuerySet[Subscrip
     Correlated subqueries rather than a JOIN with GROUP BY: the admin's row count and date
     hierarchy queries can then drop them, and only the rows of one page pay for them.
     """
-    sent_count = (
-        SentPlaylist.objects.filter(subscription=OuterRef("pk"))
-        .order_by()
-        .values("subscription")
-        .annotate(count=Count("id"))
-        .values("count")
-    )
-    latest_event = EmailEvent.objects.filter(subscriber=OuterRef("subscriber")).order_by(
-        "-occurred_at", "-id"
-    )
+    sent = SentPlaylist.objects.filter(subscription=OuterRef("pk"))
     return queryset.annotate(
-        sent_count=Coalesce(Subquery(sent_count), 0),
-        last_event_type=Subquery(latest_event.values("event_type")[:1]),
-        last_event_reason=Subquery(latest_event.values("reason")[:1]),
-        last_event_at=Subquery(latest_event.values("occurred_at")[:1]),
+        sent_count=_count_of(sent, "subscription"), **_latest_event(OuterRef("subscriber"))
     )
