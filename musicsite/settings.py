@@ -10,8 +10,6 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
-from subscriptions.batch_size import batch_size_problem
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -322,9 +320,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # The daily sender (subscriptions/management/commands/send_daily_playlists.py).
 MIN_PLAYLIST_TRACKS = env_int("MIN_PLAYLIST_TRACKS", 10)
-MAILGUN_BATCH_SIZE = env_int("MAILGUN_BATCH_SIZE", 1000)
-if _batch_size_problem := batch_size_problem(MAILGUN_BATCH_SIZE):
-    raise ImproperlyConfigured(f"MAILGUN_BATCH_SIZE {_batch_size_problem}.")
+# Mailgun's cap on the recipients of one API call: the sender's batch-size rule reads it.
+MAILGUN_MAX_RECIPIENTS = 1000
+MAILGUN_BATCH_SIZE = env_int("MAILGUN_BATCH_SIZE", MAILGUN_MAX_RECIPIENTS)
+if not 1 <= MAILGUN_BATCH_SIZE <= MAILGUN_MAX_RECIPIENTS:
+    raise ImproperlyConfigured(
+        f"MAILGUN_BATCH_SIZE must be between 1 and {MAILGUN_MAX_RECIPIENTS} "
+        "(Mailgun's cap per call)."
+    )
 # Sends of one address's daily email a day that Mailgun may refuse before it is left failed.
 DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3)
 if DAILY_MAX_ATTEMPTS < 1:
