@@ -50,7 +50,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:  # also runnable as `python bench/web.py`
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.appserver import AppServer  # noqa: E402
 from bench.web_report import (  # noqa: E402
     comparison_table,
     git_revision,
@@ -59,6 +58,7 @@ from bench.web_report import (  # noqa: E402
     summarise,
 )
 from tests.fakes.spotify import FakeSpotify  # noqa: E402
+from tests.support.appserver import AppServer  # noqa: E402
 
 LUA_TEMPLATE = (Path(__file__).parent / "wrk_script.lua").read_text()
 # Any 32 alphanumerics make a well-formed CSRF cookie secret.

@@ -3,13 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from subscriptions.webhooks import MailgunTrackingWebhookView
+from subscriptions.delivery.webhooks import MailgunTrackingWebhookView
 
 urlpatterns = [
     path("", include("search.urls")),
     path("subscriptions/", include("subscriptions.urls")),
     # Before the admin's own URLs: the list's health dashboard, staff only.
-    path("admin/dashboard/", include("subscriptions.dashboard_admin")),
+    path("admin/dashboard/", include("subscriptions.admin.dashboard")),
     path("admin/", admin.site.urls),
     # Before anymail's own URLs, so this hardened view answers Mailgun's tracking posts.
     path(

@@ -11,8 +11,8 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from . import (
-            checks,  # noqa: F401  (registers the Mailgun webhook key check)
+        from .delivery import (
+            checks,  # noqa: F401  (registers the mail checks)
             receivers,
         )
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from . import addresses
-from .models import Frequency, Weekday, normalize_term
+from .models import Frequency, Subscription, Weekday, normalize_term
 
 TERM_MAX_LENGTH = 100
 # Joiners hold emoji sequences together ("👩‍🎤"), which make fine search terms.
@@ -118,7 +118,7 @@ class SubscribeForm(TermForm):
         coerce=int,
         initial=Weekday.MONDAY,
         required=False,
-        empty_value=Weekday.MONDAY,
+        empty_value=Weekday.MONDAY,  # type: ignore[arg-type]  # coerced to int, not a str
         error_messages={"invalid_choice": "Please choose a day of the week."},
     )
     # The honeypot: hidden from people (and screen readers) by the template; bots fill it in.
@@ -155,7 +155,7 @@ PAUSE_MAX_DAYS = 365
 class SubscriptionChoiceForm(forms.Form):
     """One of the subscriber's own subscriptions, named by id (stop, re-start)."""
 
-    subscription = forms.ModelChoiceField(
+    subscription: "forms.ModelChoiceField[Subscription]" = forms.ModelChoiceField(
         queryset=None,
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": "That playlist is not one of this address's."},

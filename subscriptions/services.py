@@ -1,6 +1,6 @@
 """What changes a subscription's state: subscribe, confirm, unsubscribe, expire, mark active.
 
-Delivery events and staff clearing a suppression are in `subscriptions.deliveries`; they are
+Delivery events and staff clearing a suppression are in `subscriptions.delivery.events`; they are
 named here too, so `services` stays the one place callers write through."""
 
 import enum
@@ -250,7 +250,7 @@ def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkA
 
 
 # Bottom of the module: deliveries imports subscriptions_unsubscribe from here.
-from .deliveries import (  # noqa: E402, F401
+from .delivery.events import (  # noqa: E402, F401
     EVENT_STATE,
     SignatureUse,
     address_suppression_clear,

@@ -2,7 +2,10 @@
 
 from django.urls import path
 
-from . import manage_views, preferences, views, web_copies
+from . import views
+from .manage import schedule as preferences
+from .manage import views as manage_views
+from .manage import web_copies
 
 app_name = "subscriptions"
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import ratelimit, selectors, services
 from .forms import SubscribeForm
-from .manage_views import token_page
+from .manage.views import token_page
 from .models import Subscription
 
 logger = logging.getLogger(__name__)

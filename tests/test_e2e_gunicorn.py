@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from django.conf import settings
 
-from bench.appserver import AppServer
+from tests.support.appserver import AppServer
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bench.appserver import AppServer
 from search import spotify
+from tests.support.appserver import AppServer
 
 # The day's whole run, whatever the hour: these tests are about what is sent, not when.
 WHOLE_DAY = datetime.date.today().isoformat()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.appserver import BASE_DIR, AppServer
+from tests.support.appserver import BASE_DIR, AppServer
 
 pytestmark = pytest.mark.skipif(not shutil.which("faketime"), reason="needs faketime")
 

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.checks import run_checks
 
-from search import sanitize
+from search.spotify import sanitize
 
 BASE_DIR = Path(settings.BASE_DIR)
 PAGE_TEMPLATES = [

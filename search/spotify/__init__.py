@@ -20,7 +20,6 @@ pause) and SPOTIFY_MAX_RETRY_AFTER (the longest 429 `Retry-After` worth waiting 
 request).
 """
 
-from ..sanitize import checked_web_url, playlist_app_uri, playlist_web_url
 from .cached import (
     get_client,
     get_playlist,
@@ -63,6 +62,7 @@ from .results import (
     is_valid_playlist_id,
     normalize_query,
 )
+from .sanitize import checked_web_url, playlist_app_uri, playlist_web_url
 
 __all__ = [
     "CACHE_KEY_VERSION",

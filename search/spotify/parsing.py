@@ -6,7 +6,7 @@ from typing import Any, TypeGuard
 
 import requests
 
-from .. import sanitize
+from . import sanitize
 from .results import (
     IMAGE_WIDTH,
     MAX_SEARCH_OFFSET,

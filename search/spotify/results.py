@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .. import sanitize
+from . import sanitize
 
 PAGE_SIZE = 10  # Development Mode's maximum search `limit`
 MAX_TRACKS = 500

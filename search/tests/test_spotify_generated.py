@@ -14,7 +14,8 @@ import pytest
 from django.conf import settings as django_settings
 from hypothesis import HealthCheck, Phase, given, settings
 
-from search import sanitize, spotify
+from search import spotify
+from search.spotify import sanitize
 from tests.fakes.spotify_schemas import answers
 
 # Bounded and deadline-free: the schemas are big and each example makes real HTTP calls. No

@@ -32,16 +32,18 @@ from django.utils import timezone
 
 from search import spotify
 
-from .. import daily_searches, schedule, services
-from ..batch_size import batch_size_problem
+from .. import services
 from ..models import Subscriber
-from ..runs import BreakerState, complaint_breaker_state
 from ..selectors import sendable_subscriptions
+from . import schedule
+from . import searches as daily_searches
+from .batch_size import batch_size_problem
 from .claims import IN_FLIGHT_NOTE
 from .composing import Composer, DailyMessage, Pick, mail_address
 from .picking import SEARCH_WORKERS, Picker, Searches, due_subscriptions
 from .report import BatchReport, DailySendSummary
 from .run import new_run
+from .runs import BreakerState, complaint_breaker_state
 from .sending import BatchSender, SendContext, batch_send, single_message
 
 __all__ = [
@@ -69,7 +71,7 @@ class DailyConfigurationError(ImproperlyConfigured):
 
 
 class ComplaintBreakerOn(Exception):
-    """Complaints over the last days reached DAILY_COMPLAINT_BREAKER_RATE (subscriptions.runs):
+    """Complaints over the last days reached DAILY_COMPLAINT_BREAKER_RATE (daily.runs):
     nothing was claimed or sent."""
 
     def __init__(self, state: BreakerState):
@@ -103,7 +105,7 @@ def daily_playlists_send(
     Django's mail connection). Raises DailyConfigurationError before claiming or sending
     anything if the batch size or Spotify's settings are wrong, and ComplaintBreakerOn when the
     complaint rate stops the day's email (not for a dry run); the mail settings are system
-    checks (subscriptions.checks), which the command runs first.
+    checks (subscriptions.delivery.checks), which the command runs first.
     """
     started = time.monotonic()
     now = now or timezone.now()

@@ -17,8 +17,8 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from ..delivery import records
 from ..models import DailyEmail
-from . import records
 from .picking import Composed
 
 CLAIM_CHUNK = 1000

@@ -22,8 +22,9 @@ from django.db.models.functions import Lower
 
 from search import spotify
 
-from .. import daily_searches, selectors
+from .. import selectors
 from ..models import SentPlaylist, Subscriber, Subscription
+from . import searches as daily_searches
 from .composing import Composer, DailyMessage, Pick, mail_address
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
@@ -37,7 +38,7 @@ def due_subscriptions(
 ) -> QuerySet[Subscription]:
     """The one place the day's work is chosen: sendable subscriptions (not stopped, paused or
     suppressed) that have not had `day`'s email, of the `subscribers` whose email is due
-    (subscriptions.schedule), or of everyone when None."""
+    (subscriptions.daily.schedule), or of everyone when None."""
     due = selectors.sendable_subscriptions(day=day).filter(
         Q(last_sent_on__isnull=True) | Q(last_sent_on__lt=day)
     )

@@ -64,7 +64,7 @@ class DailySendSummary:
         return self.no_new_playlist + self.spotify_errors
 
     def add(self, part: "DailySendSummary") -> None:
-        """Count one local date's run (subscriptions.schedule) in the whole run's summary."""
+        """Count one local date's run (subscriptions.daily.schedule) in the whole run's summary."""
         for name in (
             "planned",
             "addresses_done",

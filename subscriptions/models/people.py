@@ -79,7 +79,7 @@ class Subscriber(models.Model):
     )
     created_at = models.DateTimeField("created", default=timezone.now, editable=False)
     last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
-    # When it suits them (subscriptions.schedule): their hour in their zone, how often.
+    # When it suits them (subscriptions.daily.schedule): their hour in their zone, how often.
     time_zone = models.CharField(
         "time zone", max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )

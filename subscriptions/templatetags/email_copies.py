@@ -1,9 +1,9 @@
-"""The manage page's newest emails, each linking to its web copy (subscriptions.web_copies)."""
+"""The manage page's newest emails, each linking to its web copy (manage/web_copies.py)."""
 
 from django import template
 
+from subscriptions.manage.web_copies import past_emails
 from subscriptions.models import DailyEmail, Subscriber
-from subscriptions.web_copies import past_emails
 
 register = template.Library()
 

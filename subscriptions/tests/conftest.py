@@ -2,7 +2,7 @@
 
 import pytest
 
-from . import factories
+from subscriptions.tests import factories
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from django.core import mail
 
 from subscriptions.addresses import canonical_email
 from subscriptions.models import DailyEmail, SentPlaylist
-
-from . import factories
+from subscriptions.tests import factories
 
 TODAY = datetime.date(2026, 11, 25)
 TOMORROW = TODAY + datetime.timedelta(days=1)

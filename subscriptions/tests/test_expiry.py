@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from subscriptions import services
 from subscriptions.models import SubscribeEmail, Subscriber, Subscription
-
-from . import factories
+from subscriptions.tests import factories
 
 Status = Subscription.Status
 

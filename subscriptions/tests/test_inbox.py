@@ -16,8 +16,7 @@ from django.utils import timezone
 from subscriptions import selectors, services
 from subscriptions.addresses import plain_address
 from subscriptions.models import EmailEvent, Subscriber, Subscription
-
-from . import factories
+from subscriptions.tests import factories
 
 Status = Subscription.Status
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from subscriptions import selectors, services
 from subscriptions.models import EmailEvent, SubscribeEmail, Subscriber, Subscription
-
-from . import factories
+from subscriptions.tests import factories
 
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")
 Status = Subscription.Status

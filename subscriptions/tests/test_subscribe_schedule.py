@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from subscriptions.models import Subscriber, Subscription
-
-from . import factories
+from subscriptions.tests import factories
 
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")
 

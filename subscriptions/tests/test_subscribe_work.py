@@ -15,8 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from subscriptions.models import SubscribeEmail, Subscription
-
-from . import factories
+from subscriptions.tests import factories
 
 Status = Subscription.Status
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")

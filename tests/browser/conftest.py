@@ -32,12 +32,12 @@ if not browser_tests_required():
         reason="Playwright is not installed: `pip install -r requirements-dev.txt`",
     )
 
-from bench.appserver import AppServer  # noqa: E402
-from search.sanitize import is_spotify_image_host  # noqa: E402
+from search.spotify.sanitize import is_spotify_image_host  # noqa: E402
 from tests.browser.audits import ToolMissing, require_axe, require_nu_checker  # noqa: E402
 from tests.browser.pages import unique_address  # noqa: E402
 from tests.fakes.mailgun import FakeMailgun  # noqa: E402
 from tests.fakes.spotify import FakeSpotify  # noqa: E402
+from tests.support.appserver import AppServer  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -82,7 +82,7 @@ def _chromium_installed():
 
 @dataclass
 class LiveApp:
-    """The running site (bench.appserver.AppServer) and the fakes behind it."""
+    """The running site (tests.support.appserver.AppServer) and the fakes behind it."""
 
     server: AppServer
     database: Path

@@ -1,7 +1,7 @@
 """`manage.py send_daily_playlists`: the playlist email of every subscriber whose hour has come.
 
 Schedule it hourly (Heroku Scheduler): each run mails the subscribers whose local send time
-has come today and who have not had this period's email (subscriptions.schedule). Safe to run
+has come today and who have not had this period's email (subscriptions.daily.schedule). Safe to run
 several at once: the work is claimed in the database. Exit status: 0 all sent, 1 some mail
 failed or its fate is unknown, 2 configuration error (nothing was sent), 3 the complaint breaker
 stopped the run (nothing was sent; see subscriptions/runs.py). The status holds even when stdout
@@ -16,11 +16,11 @@ from datetime import date, datetime
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 from django.utils import timezone
 
-from subscriptions.batch_size import batch_size_problem
-from subscriptions.checks import MAIL_TAG
 from subscriptions.daily import ComplaintBreakerOn, DailyConfigurationError, daily_playlists_send
+from subscriptions.daily.batch_size import batch_size_problem
+from subscriptions.daily.runs import BREAKER_EXIT_STATUS, complaint_breaker_state, send_run_recorded
+from subscriptions.delivery.checks import MAIL_TAG
 from subscriptions.models import SendRun
-from subscriptions.runs import BREAKER_EXIT_STATUS, complaint_breaker_state, send_run_recorded
 
 BAR_WIDTH = 30
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         now = options["now"] or timezone.now()
         # The site's day (TIME_ZONE): the run's record and the breaker's. Each subscriber's
-        # email is for their own local day (subscriptions.schedule).
+        # email is for their own local day (subscriptions.daily.schedule).
         today = options["date"] or timezone.localdate(now)
         with send_run_recorded(day=today, dry_run=options["dry_run"]) as record:
             try:
@@ -116,7 +116,7 @@ class Command(BaseCommand):
         try:
             if not options.get("skip_checks"):
                 self.check()
-            # The mail settings (deploy checks in subscriptions.checks) are this command's
+            # The mail settings (deploy checks in subscriptions.delivery.checks) are this command's
             # preconditions: always checked, even when the other checks are skipped.
             self.check(tags=[MAIL_TAG], include_deployment_checks=True)
         except SystemCheckError as error:

@@ -1,0 +1,172 @@
+"""What the manage page changes: moods, pause, erasure, and the "Lost your link?" email."""
+
+import datetime
+import enum
+import logging
+
+from anymail.exceptions import AnymailError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .. import emails, ratelimit, selectors, services
+from ..addresses import plain_address
+from ..models import (
+    SubscribeEmail,
+    Subscriber,
+    Subscription,
+    SuppressedInbox,
+    inbox_digest,
+    normalize_term,
+)
+from . import selectors as manage_selectors
+
+logger = logging.getLogger(__name__)
+
+Status = Subscription.Status
+
+
+class MoodOutcome(enum.Enum):
+    """What adding (or re-starting) a mood did; the page words each one."""
+
+    ADDED = "added"  # active now: the address was verified before
+    CONFIRMATION_SENT = "confirmation_sent"  # pending: a confirmation email went out
+    ALREADY = "already"  # a pending or active subscription for the term exists
+    SUPPRESSED = "suppressed"  # the inbox bounced or complained: nothing changed
+    LIMITED = "limited"  # the inbox had its share of emails today: nothing changed
+    NOT_SENT = "not_sent"  # the mail backend failed: nothing changed
+
+
+def mood_add(*, subscriber: Subscriber, term: str) -> MoodOutcome:
+    """Give the subscriber a daily playlist for `term`.
+
+    An inbox that confirmed a subscription before gets it at once, reviving its latest
+    stopped subscription for the term when there is one (so the links of old emails for
+    that term work again); any other goes through the double opt-in of the subscribe form,
+    within its limits."""
+    term = normalize_term(term)
+    if manage_selectors.subscriber_suppression(subscriber=subscriber):
+        return MoodOutcome.SUPPRESSED
+    if selectors.live_subscription(email=subscriber.email, term=term) is not None:
+        return MoodOutcome.ALREADY
+    if not manage_selectors.subscriber_is_verified(subscriber=subscriber):
+        return _mood_request(subscriber=subscriber, term=term)
+    now = timezone.now()
+    stopped = (
+        subscriber.subscriptions.filter(status=Status.UNSUBSCRIBED, term__iexact=term)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    try:
+        with transaction.atomic():
+            if stopped is not None:
+                Subscription.objects.filter(pk=stopped.pk).update(
+                    status=Status.ACTIVE, confirmed_at=now, unsubscribed_at=None
+                )
+            else:
+                Subscription.objects.create(
+                    subscriber=subscriber,
+                    term=term,
+                    status=Status.ACTIVE,
+                    confirmed_at=now,
+                )
+    except IntegrityError:  # a concurrent request made it live first
+        return MoodOutcome.ALREADY
+    return MoodOutcome.ADDED
+
+
+def _mood_request(*, subscriber, term):
+    try:
+        outcome = services.subscription_request(email=subscriber.email, term=term)
+    except services.ConfirmationNotSent:
+        return MoodOutcome.NOT_SENT
+    return {
+        services.SubscribeOutcome.LIMITED: MoodOutcome.LIMITED,
+        services.SubscribeOutcome.SUPPRESSED: MoodOutcome.SUPPRESSED,
+        services.SubscribeOutcome.ALREADY_ACTIVE: MoodOutcome.ALREADY,
+    }.get(outcome, MoodOutcome.CONFIRMATION_SENT)
+
+
+def mood_stop(*, subscription: Subscription) -> bool:
+    """Stop one subscription; False when it had stopped already."""
+    return services.subscription_unsubscribe(subscription=subscription, via=Subscription.Via.MANAGE)
+
+
+def moods_stop_all(*, subscriber: Subscriber) -> int:
+    """Stop every live subscription of the subscriber; how many were live."""
+    return services.subscriptions_unsubscribe(
+        subscriptions=subscriber.subscriptions.all(), via=Subscription.Via.MANAGE
+    )
+
+
+def subscriber_pause(*, subscriber: Subscriber, until: datetime.date) -> None:
+    """Send nothing on any day up to and including `until` (the form checks the range)."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(paused_until=until)
+    subscriber.paused_until = until
+
+
+def subscriber_resume(*, subscriber: Subscriber) -> None:
+    """Lift a pause: the next daily run mails the subscriber again."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(paused_until=None)
+    subscriber.paused_until = None
+
+
+def subscriber_erase(*, subscriber: Subscriber) -> bool:
+    """Delete the subscriber and every row about their inbox, under any spelling.
+
+    An inbox that bounced or complained leaves one SuppressedInbox row, a one-way digest of
+    its key, which the subscribe form checks so that it is never mailed again. True when it
+    did."""
+    with transaction.atomic():
+        # Its state as it is now: a complaint may have come in since the page was opened, and
+        # one arriving meanwhile waits for this to commit.
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        reason = manage_selectors.subscriber_suppression(subscriber=subscriber)
+        if reason:
+            SuppressedInbox.objects.get_or_create(
+                digest=inbox_digest(subscriber.inbox_key), defaults={"reason": reason}
+            )
+        # Events recorded while the inbox had no subscriber carry only its address.
+        manage_selectors.subscriber_events(subscriber=subscriber).delete()
+        Subscriber.objects.filter(pk=subscriber.pk).delete()
+    logger.info("A subscriber erased their data (suppression kept: %s).", bool(reason))
+    return bool(reason)
+
+
+class LinkOutcome(enum.Enum):
+    """What a "Lost your link?" request did. Never shown: every outcome but LIMITED gets the
+    same answer after the same work (one call to the mail backend), as with subscribing."""
+
+    SENT = "sent"
+    WITHHELD = "withheld"  # no subscriptions, or a suppressed inbox: nothing delivered
+    LIMITED = "limited"
+
+
+def manage_link_request(*, email: str) -> LinkOutcome:
+    """Email the manage page's link to `email` if its inbox has subscriptions and may be
+    mailed. Raises addresses.InvalidAddress for an address that is not plain, and
+    services.ConfirmationNotSent when the mail backend fails (the email is then not held
+    against the inbox's limit)."""
+    email = plain_address(email)
+    # Made if it is new, as the subscribe form does: the limit's record points at it (and
+    # expiry removes a subscriber that never had a subscription).
+    subscriber = Subscriber.for_address(email)
+    deliver = (
+        subscriber.subscriptions.exists()
+        and manage_selectors.subscriber_suppression(subscriber=subscriber) is None
+        and not SuppressedInbox.covers(email)
+    )
+    kind = SubscribeEmail.Kind.MANAGE_LINK if deliver else SubscribeEmail.Kind.WITHHELD
+    booking = ratelimit.inbox_email_reserve(subscriber=subscriber, kind=kind)
+    if booking is None:
+        logger.info("Manage-link request over the inbox's daily limit; nothing sent.")
+        return LinkOutcome.LIMITED
+    try:
+        if deliver:
+            emails.send_manage_link(subscriber)
+        else:
+            emails.send_manage_link_withheld(email=email)
+    except (AnymailError, OSError) as error:  # OSError covers SMTP and socket failures
+        booking.delete()
+        logger.warning("Manage-link email not sent: %s", error)
+        raise services.ConfirmationNotSent(str(error)) from error
+    return LinkOutcome.SENT if deliver else LinkOutcome.WITHHELD

@@ -1,0 +1,208 @@
+"""The manage page's data actions: download my data, and erase me (with what a suppressed
+inbox leaves behind)."""
+
+import datetime
+import json
+import re
+
+import pytest
+from django.apps import apps
+from django.core import mail
+from django.utils import timezone
+
+from subscriptions import services
+from subscriptions.manage import services as manage
+from subscriptions.models import (
+    DailyEmail,
+    EmailEvent,
+    SentPlaylist,
+    SubscribeEmail,
+    Subscription,
+    SuppressedInbox,
+)
+from subscriptions.tests.manage.test_pages import browser, manage_url
+
+Status = Subscription.Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def listener(make_subscription):
+    """An inbox with two moods, a playlist sent, a day's claim, a delivery event and a
+    subscribe-form email, some recorded under other spellings before it had a subscriber."""
+    happy = make_subscription(email="Listener@example.com", term="happy")
+    subscriber = happy.subscriber
+    make_subscription(email="listener@example.com", term="calm", status=Status.PENDING)
+    claim = DailyEmail.objects.create(subscriber=subscriber, day=datetime.date(2026, 11, 30))
+    SentPlaylist.objects.create(
+        subscription=happy,
+        daily_email=claim,
+        playlist_id="pl1",
+        name="Sunny Day",
+        web_url="https://open.spotify.com/playlist/pl1",
+        uri="spotify:playlist:pl1",
+        sent_on=datetime.date(2026, 11, 30),
+    )
+    EmailEvent.objects.create(
+        recipient="listener@example.com",
+        event_type=EmailEvent.Type.UNSUBSCRIBED,
+        event_id="evt-1",
+        occurred_at=timezone.now(),
+        reason="Unsubscribed at Mailgun",
+    )
+    # From while the inbox had no subscriber row: the address Mailgun reported, and no more.
+    EmailEvent.objects.filter(event_id="evt-1").update(subscriber=None)
+    SubscribeEmail.objects.create(subscriber=subscriber, kind="confirmation")
+    other = make_subscription(email="someone-else@example.com", term="happy")
+    return subscriber, other
+
+
+def rows_of_every_model():
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_app_config("subscriptions").get_models()
+    }
+
+
+# -- download ----------------------------------------------------------------------------------
+
+
+def test_download_is_a_json_attachment_of_everything_about_the_inbox(listener):
+    subscriber, other = listener
+    before = rows_of_every_model()
+
+    response = browser(manage_url(subscriber)).post_form({"action": "export"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["Referrer-Policy"] == "same-origin"
+    data = json.loads(response.content)
+    assert data["subscriber"]["email"] == "Listener@example.com"
+    assert data["subscriber"]["delivery_state"] == "active"
+    assert sorted((s["term"], s["status"]) for s in data["subscriptions"]) == [
+        ("calm", "pending"),
+        ("happy", "active"),
+    ]
+    [sent] = data["history"]
+    assert sent == {
+        "sent_on": "2026-11-30",
+        "term": "happy",
+        "playlist_id": "pl1",
+        "name": "Sunny Day",
+        "web_url": "https://open.spotify.com/playlist/pl1",
+        "uri": "spotify:playlist:pl1",
+        "status": "sent",
+    }
+    assert [claim["day"] for claim in data["daily_emails"]] == ["2026-11-30"]
+    [event] = data["delivery_events"]
+    assert event["event"] == "unsubscribed" and event["reason"] == "Unsubscribed at Mailgun"
+    text = response.content.decode()
+    assert "someone-else" not in text
+    # The file holds data, not the keys to the pages.
+    assert subscriber.manage_token not in text
+    assert all(s.token not in text for s in Subscription.objects.all())
+    assert rows_of_every_model() == before
+
+
+def test_download_by_get_is_impossible(client, listener):
+    subscriber, _ = listener
+    response = client.get(manage_url(subscriber), {"action": "export"})
+    assert response["Content-Type"].startswith("text/html")
+    assert "Content-Disposition" not in response
+
+
+# -- erase -------------------------------------------------------------------------------------
+
+
+def test_erase_needs_the_box_ticked(listener):
+    subscriber, _ = listener
+    before = rows_of_every_model()
+    response = browser(manage_url(subscriber)).post_form({"action": "erase"})
+    assert response.status_code == 400
+    assert "Tick the box" in response.content.decode()
+    assert rows_of_every_model() == before
+
+
+def test_erase_removes_every_row_about_the_inbox_and_nothing_else(client, listener):
+    subscriber, other = listener
+    page = browser(manage_url(subscriber))
+    html = page.get(manage_url(subscriber)).content.decode()
+    assert "Had our emails to this address bounced or been marked as spam" in html
+
+    response = page.post_form({"action": "erase", "confirm": "on"})
+
+    assert response.status_code == 200
+    assert "Your data is erased" in response.content.decode()
+    assert "one-way fingerprint" not in response.content.decode()
+    counts = rows_of_every_model()
+    # What is left is the other inbox's: its subscriber and its subscription.
+    assert counts == {
+        **dict.fromkeys(counts, 0),
+        "subscriptions.Subscriber": 1,
+        "subscriptions.Subscription": 1,
+    }
+    assert Subscription.objects.get() == other
+    assert client.get(manage_url(subscriber)).status_code == 404
+
+
+@pytest.mark.parametrize("event_type", [EmailEvent.Type.BOUNCED, EmailEvent.Type.COMPLAINED])
+def test_a_suppressed_inbox_leaves_only_a_one_way_hash_that_blocks_any_new_subscribe(
+    listener, event_type, fake_mailgun
+):
+    subscriber, other = listener
+    services.email_event_record(
+        email="LISTENER@example.com",
+        event_type=event_type,
+        event_id="evt-suppression",
+        occurred_at=timezone.now(),
+    )
+    page = browser(manage_url(subscriber))
+    assert (
+        "we keep one thing: a one-way fingerprint"
+        in page.get(manage_url(subscriber)).content.decode()
+    )
+
+    response = page.post_form({"action": "erase", "confirm": "on"})
+
+    assert "we keep only a one-way fingerprint" in response.content.decode()
+    counts = rows_of_every_model()
+    assert counts == {
+        **dict.fromkeys(counts, 0),
+        "subscriptions.Subscriber": 1,
+        "subscriptions.Subscription": 1,
+        "subscriptions.SuppressedInbox": 1,
+    }
+    [kept] = SuppressedInbox.objects.values_list("digest", "reason")
+    assert kept[1] == event_type
+    assert re.fullmatch(r"[0-9a-f]{64}", kept[0])
+
+    # Any spelling of the inbox: nothing is created and nothing delivered.
+    outcome = services.subscription_request(email="LISTENER+again@Example.com", term="happy")
+    assert outcome is services.SubscribeOutcome.SUPPRESSED
+    assert not Subscription.objects.filter(subscriber__inbox_key=subscriber.inbox_key).exists()
+    assert fake_mailgun.messages_to("listener+again@example.com") == []
+    assert fake_mailgun.messages_to("listener@example.com") == []
+    assert not mail.outbox
+
+
+def test_a_new_subscribe_after_a_plain_erase_works_as_for_anyone(client, listener):
+    subscriber, _ = listener
+    browser(manage_url(subscriber)).post_form({"action": "erase", "confirm": "on"})
+    outcome = services.subscription_request(email="listener@example.com", term="happy")
+    assert outcome is services.SubscribeOutcome.CREATED
+    assert len(mail.outbox) == 1
+
+
+def test_erase_reads_the_inbox_state_as_it_is_when_it_runs(listener):
+    subscriber, _ = listener  # as the page read it: active
+    services.email_event_record(
+        email="listener@example.com",
+        event_type=EmailEvent.Type.COMPLAINED,
+        event_id="evt-meanwhile",
+        occurred_at=timezone.now(),
+    )
+
+    assert manage.subscriber_erase(subscriber=subscriber) is True
+    assert SuppressedInbox.objects.get().reason == "complained"
