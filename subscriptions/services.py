@@ -247,14 +247,3 @@ def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkA
         else:
             activated += 1
     return MarkActiveResult(activated, conflicts, suppressed)
-
-
-# Bottom of the module: deliveries imports subscriptions_unsubscribe from here.
-from .delivery.events import (  # noqa: E402, F401
-    EVENT_STATE,
-    SignatureUse,
-    address_suppression_clear,
-    email_event_record,
-    webhook_signature_use,
-)
-from .expiry import ExpiryResult, pending_subscriptions_expire  # noqa: E402, F401

@@ -33,7 +33,7 @@ from .results import (
     normalize_query,
     require_playlist_id,
 )
-from .token import _digest
+from .token import digest
 
 T = TypeVar("T")
 
@@ -144,7 +144,7 @@ def get_playlist_tracks(playlist_id: str) -> TrackList:
 def _cache_key(kind: str, *parts: str) -> str:
     # Hashed: search terms hold any character, and memcached keys may not.
     source = "demo" if is_demo_catalog() else f"live:{settings.SPOTIFY_MARKET}"
-    return f"spotify:{CACHE_KEY_VERSION}:{kind}:{_digest(source, *parts)}"
+    return f"spotify:{CACHE_KEY_VERSION}:{kind}:{digest(source, *parts)}"
 
 
 def _cached(key: str, fetch: Callable[[], T]) -> T:

@@ -30,6 +30,7 @@ from .results import (
     MAX_TRACK_PAGES,
     MAX_TRACKS,
     PAGE_SIZE,
+    Deadline,
     Playlist,
     PlaylistPage,
     SpotifyNotConfigured,
@@ -40,32 +41,14 @@ from .results import (
     TrackList,
     require_playlist_id,
 )
-from .token import AccessTokens, _digest
+from .token import AccessTokens, digest
 
 logger = logging.getLogger(__name__)
 
 _USER_AGENT = "funky-music/1.0"
 
 
-class Deadline:
-    """The wall-clock budget of one public call, shared by its token fetch, pages and retries."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._ends = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return self._ends - time.monotonic()
-
-    def timeout(self, timeout: tuple[float, float]) -> tuple[float, float]:
-        remaining = self.remaining()
-        if remaining <= 0:
-            raise SpotifyUnavailable(f"Spotify did not answer within {self.seconds:g} s")
-        connect, read = timeout
-        return (min(connect, remaining), min(read, remaining))
-
-
-class SpotifyClient(AccessTokens):
+class SpotifyClient:
     """Uncached access to the three calls the site needs; safe to share between threads."""
 
     def __init__(
@@ -84,9 +67,8 @@ class SpotifyClient(AccessTokens):
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
         session: requests.Session | None = None,
     ) -> None:
-        self._credentials = (client_id, client_secret) if client_id and client_secret else None
-        self._static_token = "" if self._credentials else token
-        if not self._credentials and not self._static_token:
+        credentials = (client_id, client_secret) if client_id and client_secret else None
+        if not credentials and not token:
             raise SpotifyNotConfigured(
                 "Spotify is not configured: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET "
                 "(or SPOTIFY_TOKEN)."
@@ -101,10 +83,13 @@ class SpotifyClient(AccessTokens):
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self._session = session or self._new_session()
-        self._token_lock = threading.Lock()
-        self._access_token = ""
-        self._token_expires_at = 0.0
-        self._token_cache_key = "spotify:token:" + _digest(self.token_url, client_id)
+        self.tokens = AccessTokens(
+            token_url=token_url,
+            credentials=credentials,
+            static_token="" if credentials else token,
+            cache_key="spotify:token:" + digest(token_url, client_id),
+            exchange=self._exchange,
+        )
         self._counter_lock = threading.Lock()
         self.api_calls = 0  # HTTP requests to the API (retries included), for summaries
         self.token_calls = 0
@@ -223,7 +208,7 @@ class SpotifyClient(AccessTokens):
     ) -> dict[str, Any]:
         rejected = None
         while True:
-            token = self._bearer(deadline, rejected=rejected)
+            token = self.tokens.bearer(deadline, rejected=rejected)
             response = self._exchange(
                 "GET",
                 url,

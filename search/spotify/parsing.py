@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 def _decode(response: requests.Response) -> dict[str, Any]:
     status = response.status_code
     if 200 <= status < 300:
-        return _json_dict(response)
-    message = _error_message(response)
+        return json_dict(response)
+    message = error_message(response)
     if status == 401:
         raise SpotifyUnavailable(f"Spotify rejected a fresh access token ({message})")
     if status == 403:
@@ -47,7 +47,7 @@ def _json_body(response: requests.Response) -> Any:
         return sanitize.loads_shallow(response.text)
 
 
-def _json_dict(response: requests.Response) -> dict[str, Any]:
+def json_dict(response: requests.Response) -> dict[str, Any]:
     try:
         body = _json_body(response)
     except ValueError as exc:
@@ -57,7 +57,7 @@ def _json_dict(response: requests.Response) -> dict[str, Any]:
     return body
 
 
-def _error_message(response: requests.Response) -> str:
+def error_message(response: requests.Response) -> str:
     try:
         error = _json_body(response).get("error")
     except (ValueError, AttributeError):
@@ -74,7 +74,7 @@ def _retry_after(response: requests.Response) -> int:
         return 1
 
 
-def _is_int(value: object) -> TypeGuard[int]:
+def is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -96,7 +96,7 @@ def _pick_image(images: object) -> str | None:
     ]
     if not usable:
         return None
-    sized = [image for image in usable if _is_int(image.get("width"))]
+    sized = [image for image in usable if is_int(image.get("width"))]
     if not sized:
         return usable[0]["url"]
     big_enough = [image for image in sized if image["width"] >= IMAGE_WIDTH]

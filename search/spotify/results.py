@@ -1,5 +1,6 @@
 """The client's typed results, its errors and the limits it keeps to."""
 
+import time
 from dataclasses import dataclass
 
 from . import sanitize
@@ -131,3 +132,21 @@ def require_playlist_id(value: object) -> None:
     """SpotifyNotFound, as Spotify would answer, for anything not shaped like a playlist id."""
     if not is_valid_playlist_id(value):
         raise SpotifyNotFound(f"not a Spotify playlist id: {value!r}")
+
+
+class Deadline:
+    """The wall-clock budget of one public call, shared by its token fetch, pages and retries."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self._ends - time.monotonic()
+
+    def timeout(self, timeout: tuple[float, float]) -> tuple[float, float]:
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise SpotifyUnavailable(f"Spotify did not answer within {self.seconds:g} s")
+        connect, read = timeout
+        return (min(connect, remaining), min(read, remaining))

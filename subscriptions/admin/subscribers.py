@@ -9,6 +9,7 @@ from django.http.response import HttpResponseBase
 
 from .. import selectors, services
 from ..addresses import canonical_email
+from ..delivery import events
 from ..models import EmailEvent, Subscriber, Subscription
 from . import exports, staff_mail
 from .staff import StaffRequest
@@ -140,7 +141,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     def clear_suppression(self, request: StaffRequest, queryset: QuerySet[Subscriber]) -> None:
         addresses = list(queryset.values_list("email", flat=True))
         cleared = sum(
-            services.address_suppression_clear(email=email, staff_user=request.user)
+            events.address_suppression_clear(email=email, staff_user=request.user)
             for email in addresses
         )
         if cleared:

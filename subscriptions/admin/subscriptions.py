@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 
 from .. import selectors, services
 from ..addresses import canonical_email
+from ..delivery import events
 from ..forms import PlainEmailField
 from ..models import (
     EmailEvent,
@@ -265,7 +266,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
             Subscriber.objects.filter(subscriptions__in=queryset).values_list("email", flat=True)
         )
         cleared = sum(
-            services.address_suppression_clear(email=email, staff_user=request.user)
+            events.address_suppression_clear(email=email, staff_user=request.user)
             for email in sorted(addresses)
         )
         if cleared:

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from search import spotify
 
-from .. import services
+from ..expiry import pending_subscriptions_expire
 from ..models import Subscriber
 from ..selectors import sendable_subscriptions
 from . import schedule
@@ -122,7 +122,7 @@ def daily_playlists_send(
         raise ComplaintBreakerOn(breaker)
     if not dry_run:
         # Sign-ups nobody confirmed in time go with the day's run, so no other job is needed.
-        services.pending_subscriptions_expire()
+        pending_subscriptions_expire()
         daily_searches.prune(today=site_day)
     plans = {today: schedule.sending_on(today)} if today is not None else schedule.due_by_day(now)
     spotify_calls_before = client.api_calls

@@ -2,7 +2,7 @@
 
 Connected in SubscriptionsConfig.ready(). Before the signal is sent, webhooks.py has checked
 the signature (and basic auth when ANYMAIL WEBHOOK_SECRET is set), its age and the body's
-shape, and services.webhook_signature_use lets each signature through once.
+shape, and events.webhook_signature_use lets each signature through once.
 """
 
 import hashlib
@@ -10,9 +10,8 @@ import logging
 
 from django.utils import timezone
 
-from .. import services
 from ..models import EmailEvent
-from . import records as daily_records
+from . import events, records
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ def handle_tracking_event(sender, event, esp_name, **kwargs):
     if not event.recipient:
         logger.warning("%s %s event without a recipient; ignored.", esp_name, event.event_type)
         return
-    services.email_event_record(
+    events.email_event_record(
         email=event.recipient,
         event_type=event_type,
         event_id=event_id_of(event),
@@ -86,7 +85,7 @@ def handle_daily_outcome(sender, event, esp_name, **kwargs):
         return
     if not isinstance(event.recipient, str) or not event.recipient:
         return
-    settled = daily_records.daily_email_resolve(
+    settled = records.daily_email_resolve(
         recipient=event.recipient,
         metadata=metadata,
         delivered=delivered,

@@ -5,7 +5,7 @@ anymail 15.2 checks basic auth and the HMAC of timestamp + token, nothing more: 
 to the API key, or to an empty key, when no signing key is set; it has no limit on a
 signature's age; and its parser answers 500 to JSON of the wrong shape. Mailgun signs nothing
 of the body, so a signature is good for one body within MAILGUN_WEBHOOK_MAX_AGE_SECONDS of
-now, and `services.webhook_signature_use` remembers the tokens already used.
+now, and `events.webhook_signature_use` remembers the tokens already used.
 """
 
 import hashlib
@@ -21,8 +21,6 @@ from anymail.webhooks.mailgun import MailgunTrackingWebhookView as AnymailMailgu
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-
-from .. import services
 
 logger = logging.getLogger(__name__)
 
@@ -181,18 +179,18 @@ class MailgunTrackingWebhookView(AnymailMailgunTrackingView):
                 self.signal.send(sender=self.__class__, event=event, esp_name=self.esp_name)
 
         block = self.payload["signature"]
-        use = services.webhook_signature_use(
+        use = events.webhook_signature_use(
             token=block["token"],
             signed_at=datetime.fromtimestamp(int(block["timestamp"]), tz=UTC),
             body_digest=body_digest(self.payload),
             window=signature_window(),
             handle=send_signals,
         )
-        if use is services.SignatureUse.CONFLICT:
+        if use is events.SignatureUse.CONFLICT:
             logger.warning(
                 "Mailgun webhook refused: its signature was already used on another body."
             )
             raise refused("this signature was already used")
-        if use is services.SignatureUse.REPEAT:
+        if use is events.SignatureUse.REPEAT:
             logger.info("Mailgun webhook retried a delivery already handled; nothing to do.")
         return HttpResponse()

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions import services
+from subscriptions import expiry
 from subscriptions.models import SubscribeEmail, Subscriber, Subscription
 from subscriptions.tests import factories
 
@@ -165,15 +165,15 @@ def test_the_service_also_forgets_old_subscribe_email_records():
     SubscribeEmail.objects.filter(pk=old.pk).update(sent_at=days_ago(8))
     recent = SubscribeEmail.objects.create(subscriber=subscriber, kind="confirmation")
 
-    result = services.pending_subscriptions_expire()
+    result = expiry.pending_subscriptions_expire()
 
     assert result.subscribe_emails == 1
     assert list(SubscribeEmail.objects.values_list("pk", flat=True)) == [recent.pk]
 
 
 def test_running_it_twice_changes_nothing_more(rows):
-    services.pending_subscriptions_expire()
-    again = services.pending_subscriptions_expire()
+    expiry.pending_subscriptions_expire()
+    again = expiry.pending_subscriptions_expire()
     assert again.subscriptions == 0
     assert remaining(rows) == {"fresh", "resent", "active", "ended"}
 
@@ -199,8 +199,8 @@ def test_subscribers_left_with_nothing_are_removed_but_never_a_suppressed_one():
     SubscribeEmail.objects.create(subscriber=limited, kind="confirmation")
     Subscriber.objects.update(created_at=days_ago(8))
 
-    dry = services.pending_subscriptions_expire(dry_run=True)
-    result = services.pending_subscriptions_expire()
+    dry = expiry.pending_subscriptions_expire(dry_run=True)
+    result = expiry.pending_subscriptions_expire()
 
     assert (dry.subscribers, result.subscribers) == (1, 1)
     assert set(Subscriber.objects.values_list("inbox_key", flat=True)) == {

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from subscriptions import selectors, services
 from subscriptions.addresses import plain_address
+from subscriptions.delivery import events
 from subscriptions.models import EmailEvent, Subscriber, Subscription
 from subscriptions.tests import factories
 
@@ -31,7 +32,7 @@ def subscribe(email, term="happy", *, ip="203.0.113.1"):
 
 
 def complaint(email, event_id="complaint-1"):
-    services.email_event_record(
+    events.email_event_record(
         email=email,
         event_type=EmailEvent.Type.COMPLAINED,
         event_id=event_id,
@@ -131,7 +132,7 @@ def test_an_old_complained_quoted_row_suppresses_the_plain_address():
 
 def test_a_bounce_stops_every_spelling_of_the_inbox():
     rows = [old_row("Listener@x.com"), old_row("listener+news@x.com", term="sad")]
-    services.email_event_record(
+    events.email_event_record(
         email="listener@x.com",
         event_type=EmailEvent.Type.BOUNCED,
         event_id="bounce-1",

@@ -11,7 +11,7 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from subscriptions.services import pending_subscriptions_expire
+from subscriptions.expiry import pending_subscriptions_expire
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions import services
 from subscriptions.admin import figures as dashboard
+from subscriptions.delivery import events
 from subscriptions.models import (
     BreakerClearance,
     DailyEmail,
@@ -137,7 +137,7 @@ def test_unsubscribes_are_counted_by_how_they_came(client, admin_client, make_su
         reverse("admin:subscriptions_subscription_changelist"),
         {"action": "unsubscribe", "_selected_action": [rows["staff"].pk]},
     )
-    services.email_event_record(
+    events.email_event_record(
         email="provider@example.org",
         event_type=EmailEvent.Type.UNSUBSCRIBED,
         event_id="mailgun-unsub-1",

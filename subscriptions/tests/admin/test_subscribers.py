@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from subscriptions import services
+from subscriptions.delivery import events
 from subscriptions.models import EmailEvent, SentPlaylist, Subscriber, Subscription
 from subscriptions.tests import factories
 
@@ -44,7 +44,7 @@ def test_the_list_shows_history_count_and_last_event(admin_client):
     for number in range(3):
         sent(jazz, number)
     sent(calm, 9)
-    services.email_event_record(
+    events.email_event_record(
         email="ann@example.org",
         event_type="bounced",
         event_id="b-1",

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from subscriptions import services
+from subscriptions.delivery import events
 from subscriptions.models import EmailEvent, SentPlaylist, Subscriber, Subscription
 from subscriptions.tests import factories
 
@@ -441,7 +442,7 @@ def test_mark_active_refuses_an_address_whose_complaint_came_when_nothing_was_li
 ):
     # The complaint arrived after the person had unsubscribed.
     ended = make_subscription(email="quiet@example.org", status=Status.UNSUBSCRIBED)
-    services.email_event_record(
+    events.email_event_record(
         email="quiet@example.org",
         event_type="complained",
         event_id="late-complaint",

@@ -23,6 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from subscriptions import services
+from subscriptions.delivery import events
 from subscriptions.models import EmailEvent, Subscriber, Subscription
 from subscriptions.tests.mailgun_signing import (
     SIGNING_KEY,
@@ -267,7 +268,7 @@ def test_a_complaint_after_staff_cleared_one_suppresses_the_address_again(
     client, address_book, admin_user
 ):
     assert post(signed(sample("complained"))).status_code == 200
-    services.address_suppression_clear(email="alice@example.org", staff_user=admin_user)
+    events.address_suppression_clear(email="alice@example.org", staff_user=admin_user)
     # The stop is lifted; what alice had chosen resumes.
     assert current(address_book["alice@example.org"]) == UNCHANGED
     client.post(

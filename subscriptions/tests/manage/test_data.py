@@ -11,6 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from subscriptions import services
+from subscriptions.delivery import events
 from subscriptions.manage import services as manage
 from subscriptions.models import (
     DailyEmail,
@@ -152,7 +153,7 @@ def test_a_suppressed_inbox_leaves_only_a_one_way_hash_that_blocks_any_new_subsc
     listener, event_type, fake_mailgun
 ):
     subscriber, other = listener
-    services.email_event_record(
+    events.email_event_record(
         email="LISTENER@example.com",
         event_type=event_type,
         event_id="evt-suppression",
@@ -197,7 +198,7 @@ def test_a_new_subscribe_after_a_plain_erase_works_as_for_anyone(client, listene
 
 def test_erase_reads_the_inbox_state_as_it_is_when_it_runs(listener):
     subscriber, _ = listener  # as the page read it: active
-    services.email_event_record(
+    events.email_event_record(
         email="listener@example.com",
         event_type=EmailEvent.Type.COMPLAINED,
         event_id="evt-meanwhile",
