@@ -37,6 +37,7 @@ superuser: venv
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/lint-imports
 
 # mypy with django-stubs over the files [tool.mypy] in pyproject.toml lists.
 typecheck: venv-dev

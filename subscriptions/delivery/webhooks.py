@@ -22,6 +22,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from . import events
+
 logger = logging.getLogger(__name__)
 
 # Mailgun's token is 50 random characters; anymail encodes timestamp + token as ASCII.
@@ -167,15 +169,15 @@ class MailgunTrackingWebhookView(AnymailMailgunTrackingView):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         self.run_validators(request)
-        events = self.parse_events(request)
-        for event in events:
+        tracking_events = self.parse_events(request)
+        for event in tracking_events:
             if len(event.recipient or "") > MAX_RECIPIENT:
                 raise refused("the recipient is too long")
             if len(event.message_id or "") > MAX_MESSAGE_ID:
                 raise refused("the message id is too long")
 
         def send_signals() -> None:
-            for event in events:
+            for event in tracking_events:
                 self.signal.send(sender=self.__class__, event=event, esp_name=self.esp_name)
 
         block = self.payload["signature"]
