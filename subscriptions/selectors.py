@@ -67,11 +67,6 @@ def address_is_suppressed(*, email: str) -> bool:
     ).exists()
 
 
-def address_events(*, email: str) -> QuerySet[EmailEvent]:
-    """Delivery events of the inbox `email` reaches, under any spelling, newest first."""
-    return EmailEvent.objects.filter(subscriber__inbox_key=canonical_email(email))
-
-
 def _count_of(rows: QuerySet, group: str) -> Coalesce:
     """A correlated COUNT of `rows` grouped by `group` (0 when there are none)."""
     return Coalesce(

@@ -196,13 +196,6 @@ def subscription_unsubscribe(*, subscription: Subscription, via: str) -> bool:
     return bool(subscriptions_unsubscribe(subscriptions=just_this_one, via=via))
 
 
-def address_unsubscribe_all(*, email: str, via: str) -> int:
-    """Stop every live subscription of the inbox `email` reaches, however it is spelled."""
-    return subscriptions_unsubscribe(
-        subscriptions=selectors.address_subscriptions(email=email), via=via
-    )
-
-
 def subscriber_unsubscribe_all(*, subscriber: Subscriber, via: str) -> int:
     """Stop every live subscription of a person (the "all" choice and RFC 8058 one-click)."""
     return subscriptions_unsubscribe(subscriptions=subscriber.subscriptions.all(), via=via)

@@ -41,7 +41,7 @@ from .batch_size import batch_size_problem
 from .claims import IN_FLIGHT_NOTE
 from .composing import Composer, DailyMessage, Pick, mail_address
 from .picking import SEARCH_WORKERS, Picker, Searches, due_subscriptions
-from .report import BatchReport, DailySendSummary
+from .report import BatchReport, DailySendSummary, Outcome
 from .run import new_run
 from .runs import BreakerState, complaint_breaker_state
 from .sending import BatchSender, SendContext, batch_send, single_message
@@ -54,6 +54,7 @@ __all__ = [
     "DailyConfigurationError",
     "DailyMessage",
     "DailySendSummary",
+    "Outcome",
     "Pick",
     "SendContext",
     "batch_send",

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ..delivery import records
 from ..models import DailyEmail
 from .picking import Composed
+from .report import Outcome
 
 CLAIM_CHUNK = 1000
 IN_FLIGHT_NOTE = "Handed to the mail backend; the run stopped before it heard back."
@@ -117,7 +118,7 @@ def answers_record(reports, *, day: date) -> None:
     now = timezone.now()
     for report in reports:
         claim_ids = [message.claim_id for message in report.messages]
-        if report.outcome == "sent":
+        if report.outcome == Outcome.SENT:
             records.claims_sent(
                 claim_ids,
                 subscription_ids=[
@@ -127,7 +128,7 @@ def answers_record(reports, *, day: date) -> None:
                 message_id=report.message_id,
                 sent_at=now,
             )
-        elif report.outcome == "failed":
+        elif report.outcome == Outcome.FAILED:
             records.claims_failed(
                 {message.claim_id: message.attempt for message in report.messages},
                 error=report.error,

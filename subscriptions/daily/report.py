@@ -4,10 +4,22 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from .composing import DailyMessage
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
+
+
+class Outcome(StrEnum):
+    """What became of one batch (or part of one): the sender's word for it, printed as is."""
+
+    PENDING = ""  # not sent yet
+    SENT = "sent"  # Mailgun accepted the call
+    FAILED = "failed"  # Mailgun refused it, or it never connected: the claims may be retried
+    UNKNOWN = "unknown"  # sent, but no answer: never resent
+    DRY_RUN = "dry run"
+    EMPTY = "empty"  # nothing left to send once the picks were made
 
 
 @dataclass
@@ -16,7 +28,7 @@ class BatchReport:
 
     number: int
     messages: list[DailyMessage]
-    outcome: str  # "sent", "failed", "unknown", "dry run", or "empty" (nothing to send)
+    outcome: Outcome
     skipped: dict[str, str] = field(default_factory=dict)  # address -> why nothing was sent
     released: int = 0  # addresses left for a later run (Spotify errors only)
     message_id: str = ""
@@ -29,7 +41,7 @@ class BatchReport:
         return dataclasses.replace(
             self,
             messages=messages,
-            outcome="",
+            outcome=Outcome.PENDING,
             message_id="",
             error="",
             status=None,
@@ -102,7 +114,7 @@ def log_outcome(report: BatchReport) -> None:
         report.number,
         len(report.messages),
         "was refused or could not be sent; a later run retries it while attempts remain"
-        if report.outcome == "failed"
+        if report.outcome == Outcome.FAILED
         else "got no answer; recorded as unknown and not resent",
         report.error.strip().splitlines()[0] if report.error.strip() else "no detail",
     )

@@ -24,7 +24,7 @@ from ..models import Subscriber
 from . import claims
 from .composing import Composer
 from .picking import Composed, Due, Picker, due_subscriptions
-from .report import BatchReport, DailySendSummary
+from .report import BatchReport, DailySendSummary, Outcome
 from .sending import MAILGUN_CONFIGURATION_STATUSES, Mailer
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
@@ -171,7 +171,7 @@ class Run:
         report = BatchReport(
             number=self.batch_number,
             messages=composed.messages,
-            outcome="dry run",
+            outcome=Outcome.DRY_RUN,
             skipped=_skipped(composed, emails),
             released=len(composed.released),
             undeliverable=len(composed.undeliverable),
@@ -192,16 +192,16 @@ class Run:
         report = BatchReport(
             number=self.batch_number,
             messages=composed.messages,
-            outcome="",
+            outcome=Outcome.PENDING,
             skipped=_skipped(composed, batch.emails),
             released=len(composed.released),
             undeliverable=len(composed.undeliverable),
         )
         if not composed.messages:
-            report.outcome = "empty"
+            report.outcome = Outcome.EMPTY
             self._report(report)
             return None
-        return sender.submit(self.mailer.send_all, [report], self.picker.composer.layout)
+        return sender.submit(self.mailer.send, report, self.picker.composer.layout)
 
     def _answers(self, in_flight):
         """Wait for the sender thread's answers to a batch (its future); their reports."""
@@ -241,11 +241,11 @@ class Run:
         """Count recorded answers in the summary, then report them."""
         for report in reports:
             count = len(report.messages)
-            if report.outcome == "sent":
+            if report.outcome == Outcome.SENT:
                 self.summary.batches += 1
                 self.summary.emails += count
                 self.summary.playlists += sum(len(message.picks) for message in report.messages)
-            elif report.outcome == "failed":
+            elif report.outcome == Outcome.FAILED:
                 self.summary.failed += count
             else:
                 self.summary.unknown += count

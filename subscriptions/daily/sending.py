@@ -18,7 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from urllib3.exceptions import MaxRetryError
 
 from .composing import DailyLayout, DailyMessage
-from .report import BatchReport, log_outcome
+from .report import BatchReport, Outcome, log_outcome
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 
@@ -96,27 +96,9 @@ class Mailer:
         self.day = day
         self.sender = sender or batch_send
 
-    def send_all(self, reports: list[BatchReport], layout: DailyLayout):
-        """The calls for a batch, stopping at a configuration error.
-
-        Returns (the reports of the calls as answered, number of calls): more reports than it
-        was given when Mailgun refused a call over a recipient and it was split.
-        """
-        answered, calls = [], 0
-        for index, report in enumerate(reports):
-            parts, made = self._send_splitting(report, layout)
-            answered += parts
-            calls += made
-            if any(part.status in MAILGUN_CONFIGURATION_STATUSES for part in parts):
-                for unsent in reports[index + 1 :]:
-                    unsent.outcome, unsent.error = "failed", "Not sent: the run stopped."
-                    answered.append(unsent)
-                break
-        return answered, calls
-
-    def _send_splitting(self, report, layout):
-        """Send one call; when Mailgun refuses it over a recipient, send each half on its own,
-        and so on, until the refused addresses are alone. Returns (reports, calls).
+    def send(self, report: BatchReport, layout: DailyLayout) -> tuple[list[BatchReport], int]:
+        """Send one batch's call; when Mailgun refuses it over a recipient, send each half on its
+        own, and so on, until the refused addresses are alone. Returns (reports, calls).
 
         k bad addresses among n cost at most about 2·k·log2(n) calls more, in this run.
         """
@@ -136,7 +118,7 @@ class Mailer:
                 waiting.append(part.part(part.messages[half:], first=False))
                 waiting.append(part.part(part.messages[:half], first=True))
                 continue
-            if part.outcome != "sent":
+            if part.outcome != Outcome.SENT:
                 log_outcome(part)
             answered.append(part)
         return answered, calls
@@ -153,7 +135,7 @@ class Mailer:
             report.status = getattr(error, "status_code", None)
             return report.status == 400 and _refused_over_a_recipient(error)
         report.outcome, report.message_id, report.error, report.status = (
-            "sent",
+            Outcome.SENT,
             str(message_id or ""),
             "",
             None,
@@ -170,25 +152,25 @@ def _refused_over_a_recipient(error):
     return any(words in message for words in RECIPIENT_REFUSALS)
 
 
-def outcome_of(error: AnymailError) -> str:
+def outcome_of(error: AnymailError) -> Outcome:
     """'failed' when Mailgun surely did not take the batch, 'unknown' when it may have.
 
     anymail raises one error type for everything; for network trouble it is also the
     requests exception, which tells whether the request went out.
     """
     if not isinstance(error, AnymailRequestsAPIError):
-        return "failed"  # anymail refused before any request (configuration, payload)
+        return Outcome.FAILED  # anymail refused before any request (configuration, payload)
     if error.status_code is not None:
         # An error status is Mailgun saying no. A 200 that anymail could not read may be queued.
-        return "failed" if error.status_code >= 400 else "unknown"
+        return Outcome.FAILED if error.status_code >= 400 else Outcome.UNKNOWN
     if isinstance(error, requests.ConnectTimeout):
-        return "failed"  # never connected
+        return Outcome.FAILED  # never connected
     if isinstance(error, requests.ConnectionError):
         cause = error.__cause__ if error.__cause__ is not None else error
         reason = cause.args[0] if getattr(cause, "args", None) else None
         # requests wraps "could not connect" (refused, DNS, TLS handshake) in MaxRetryError;
         # a connection that dropped after the request went out is a bare ProtocolError.
         if isinstance(reason, MaxRetryError):
-            return "failed"
-        return "unknown"
-    return "unknown"  # read timeout, broken chunked answer: the request went out
+            return Outcome.FAILED
+        return Outcome.UNKNOWN
+    return Outcome.UNKNOWN  # read timeout, broken chunked answer: the request went out

@@ -16,7 +16,12 @@ from datetime import date, datetime
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 from django.utils import timezone
 
-from subscriptions.daily import ComplaintBreakerOn, DailyConfigurationError, daily_playlists_send
+from subscriptions.daily import (
+    ComplaintBreakerOn,
+    DailyConfigurationError,
+    Outcome,
+    daily_playlists_send,
+)
 from subscriptions.daily.batch_size import batch_size_problem
 from subscriptions.daily.runs import BREAKER_EXIT_STATUS, complaint_breaker_state, send_run_recorded
 from subscriptions.delivery.checks import MAIL_TAG
@@ -24,7 +29,12 @@ from subscriptions.models import SendRun
 
 BAR_WIDTH = 30
 logger = logging.getLogger(__name__)
-ADDRESS_VERBS = {"sent": "got", "failed": "failed", "unknown": "unknown", "empty": "got"}
+ADDRESS_VERBS = {
+    Outcome.SENT: "got",
+    Outcome.FAILED: "failed",
+    Outcome.UNKNOWN: "unknown",
+    Outcome.EMPTY: "got",
+}
 
 
 def _positive_int(value):
@@ -199,13 +209,13 @@ def _batch_line(report, summary):
     skipped = f", {nothing} addresses with nothing to send" if nothing else ""
     if report.undeliverable:
         skipped += f", {report.undeliverable} stored addresses that cannot be mailed (failed)"
-    if report.outcome in {"sent", "dry run"}:
-        verb = "would send" if report.outcome == "dry run" else "sent"
+    if report.outcome in {Outcome.SENT, Outcome.DRY_RUN}:
+        verb = "would send" if report.outcome == Outcome.DRY_RUN else "sent"
         playlists = sum(len(message.picks) for message in report.messages)
         what = f"{verb} {count} emails ({playlists} playlists)"
-    elif report.outcome == "failed":
+    elif report.outcome == Outcome.FAILED:
         what = f"FAILED for {count} addresses (retried later while attempts remain)"
-    elif report.outcome == "unknown":
+    elif report.outcome == Outcome.UNKNOWN:
         what = f"no answer for {count} addresses (recorded as unknown, never resent)"
     else:
         what = "nothing to send"
