@@ -7,12 +7,12 @@ from django.utils.text import Truncator
 
 from search import spotify
 
-from ..addresses import canonical_email
 from ..models import (
     DailyEmail,
     EmailEvent,
     SentPlaylist,
 )
+from .staff import InboxSearchMixin
 
 ERROR_PREVIEW = 120  # characters of a daily email's error in the list (the page shows it all)
 
@@ -91,7 +91,7 @@ class UnknownFilter(admin.SimpleListFilter):
 
 
 @admin.register(DailyEmail)
-class DailyEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DailyEmailAdmin(InboxSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["day", "subscriber", "status", "attempts", "reason", "message_id", "updated_at"]
     list_filter = [UnknownFilter, "status", "day"]
     list_select_related = ["subscriber"]
@@ -118,10 +118,3 @@ class DailyEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.WARNING,
             )
         return super().changelist_view(request, extra_context)
-
-    def get_search_results(self, request, queryset, search_term):
-        # Any spelling of the address finds its inbox's claims.
-        results, duplicates = super().get_search_results(request, queryset, search_term)
-        if "@" in search_term:
-            results |= queryset.filter(subscriber__inbox_key=canonical_email(search_term))
-        return results, duplicates

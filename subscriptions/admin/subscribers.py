@@ -8,11 +8,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from .. import selectors, services
-from ..addresses import canonical_email
-from ..delivery import events
 from ..models import EmailEvent, Subscriber, Subscription
 from . import exports, staff_mail
-from .staff import StaffRequest
+from .staff import InboxSearchMixin, StaffRequest, suppression_clear
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -40,7 +38,8 @@ class SubscriptionInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
+    inbox_key_lookup = "inbox_key"
     list_display = [
         "email",
         "state",
@@ -76,13 +75,6 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
         return selectors.with_subscriber_summary(super().get_queryset(request))
-
-    def get_search_results(self, request, queryset, search_term):
-        # Any spelling of an address finds its inbox (case, +tag, quotes).
-        results, duplicates = super().get_search_results(request, queryset, search_term)
-        if "@" in search_term:
-            results |= queryset.filter(inbox_key=canonical_email(search_term))
-        return results, duplicates
 
     def has_add_permission(self, request, obj=None):
         return False  # a subscriber comes from the subscribe form
@@ -139,22 +131,4 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear bounce/complaint", permissions=["change"])
     def clear_suppression(self, request: StaffRequest, queryset: QuerySet[Subscriber]) -> None:
-        addresses = list(queryset.values_list("email", flat=True))
-        cleared = sum(
-            events.address_suppression_clear(email=email, staff_user=request.user)
-            for email in addresses
-        )
-        if cleared:
-            self.message_user(
-                request,
-                f"Cleared the bounce/complaint of {cleared} subscriber(s): their active "
-                "subscriptions resume with the next daily email. Remove them from Mailgun's "
-                "suppression lists too, or Mailgun will not deliver to them.",
-                messages.SUCCESS,
-            )
-        if len(addresses) > cleared:
-            self.message_user(
-                request,
-                f"{len(addresses) - cleared} subscriber(s) had no bounce or complaint to clear.",
-                messages.WARNING,
-            )
+        suppression_clear(self, request, queryset)

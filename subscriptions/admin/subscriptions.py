@@ -2,15 +2,13 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from .. import selectors, services
-from ..addresses import canonical_email
-from ..delivery import events
 from ..forms import PlainEmailField
 from ..models import (
     EmailEvent,
@@ -20,6 +18,7 @@ from ..models import (
     normalize_term,
 )
 from .history import ReadOnlyAdminMixin, spotify_link
+from .staff import InboxSearchMixin, StaffRequest, suppression_clear
 
 RECENT_SENT_PLAYLISTS = 10
 RECENT_EVENTS = 5
@@ -108,7 +107,7 @@ class SubscriptionAdminForm(forms.ModelForm):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(InboxSearchMixin, admin.ModelAdmin):
     form = SubscriptionAdminForm
     list_display = [
         "address",
@@ -153,13 +152,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.with_delivery_summary(super().get_queryset(request))
-
-    def get_search_results(self, request, queryset, search_term):
-        # Any spelling of the address finds its inbox's subscriptions.
-        results, duplicates = super().get_search_results(request, queryset, search_term)
-        if "@" in search_term:
-            results |= queryset.filter(subscriber__inbox_key=canonical_email(search_term))
-        return results, duplicates
 
     @admin.display(description="email address", ordering="subscriber__email")
     def address(self, obj):
@@ -261,25 +253,5 @@ class SubscriptionAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description="Clear bounce/complaint of these addresses", permissions=["change"])
-    def clear_suppression(self, request, queryset):
-        addresses = set(
-            Subscriber.objects.filter(subscriptions__in=queryset).values_list("email", flat=True)
-        )
-        cleared = sum(
-            events.address_suppression_clear(email=email, staff_user=request.user)
-            for email in sorted(addresses)
-        )
-        if cleared:
-            self.message_user(
-                request,
-                f"Cleared the bounce/complaint of {cleared} address(es): their active "
-                "subscriptions resume with the next daily email. Remove them from "
-                "Mailgun's suppression lists too, or Mailgun will not deliver to them.",
-                messages.SUCCESS,
-            )
-        if len(addresses) > cleared:
-            self.message_user(
-                request,
-                f"{len(addresses) - cleared} address(es) had no bounce or complaint to clear.",
-                messages.WARNING,
-            )
+    def clear_suppression(self, request: StaffRequest, queryset: QuerySet[Subscription]) -> None:
+        suppression_clear(self, request, Subscriber.objects.filter(subscriptions__in=queryset))
