@@ -19,6 +19,15 @@ def unsubscribe_url(subscription):
     return absolute_url(reverse("subscriptions:unsubscribe", kwargs={"token": subscription.token}))
 
 
+# RFC 8058: mail that offers one-click unsubscribing says so in a header of its own.
+ONE_CLICK_HEADERS = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def list_unsubscribe_header(url: str) -> dict[str, str]:
+    """RFC 2369's List-Unsubscribe for the one-click target `url` (with ONE_CLICK_HEADERS)."""
+    return {"List-Unsubscribe": f"<{url}>"}
+
+
 def manage_url(subscriber):
     """The page where a subscriber sees and changes every subscription of their inbox."""
     return absolute_url(reverse("subscriptions:manage", kwargs={"token": subscriber.manage_token}))

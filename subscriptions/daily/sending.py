@@ -17,6 +17,7 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from urllib3.exceptions import MaxRetryError
 
+from ..links import ONE_CLICK_HEADERS, list_unsubscribe_header
 from .composing import DailyLayout, DailyMessage
 from .report import BatchReport, Outcome, log_outcome
 
@@ -56,9 +57,9 @@ def batch_send(layout: DailyLayout, messages: list[DailyMessage], context: SendC
     )
     batch.attach_alternative(layout.html, "text/html")
     batch.merge_data = {message.address: message.variables for message in messages}
-    batch.extra_headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    batch.extra_headers = dict(ONE_CLICK_HEADERS)
     batch.merge_headers = {
-        message.address: {"List-Unsubscribe": f"<{message.list_unsubscribe_url}>"}
+        message.address: list_unsubscribe_header(message.list_unsubscribe_url)
         for message in messages
     }
     # Metadata (not tags: a tag makes Mailgun add its own List-Unsubscribe) lets the delivery
@@ -80,10 +81,7 @@ def single_message(layout: DailyLayout, message: DailyMessage) -> EmailMultiAlte
         subject=layout.subject,
         body=text,
         to=[message.address],
-        headers={
-            "List-Unsubscribe": f"<{message.list_unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers={**list_unsubscribe_header(message.list_unsubscribe_url), **ONE_CLICK_HEADERS},
     )
     single.attach_alternative(html, "text/html")
     return single
