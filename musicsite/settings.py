@@ -2,6 +2,7 @@
 
 import math
 import os
+import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,40 +25,70 @@ def env_bool(name, default=False):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name, default):
+def _bounded(name, number, text, *, minimum, maximum, unit="", why=""):
+    """`number` if within [minimum, maximum] (finite), else the one message naming `name`."""
+    if not (math.isfinite(number) and minimum <= number <= maximum):
+        because = f" ({why})" if why else ""
+        raise ImproperlyConfigured(
+            f"{name} must be between {minimum:g} and {maximum:g}{unit}{because}, not {text!r}."
+        )
+    return number
+
+
+def env_int(name, default, *, minimum, maximum, why=""):
+    """A whole number from the environment within [minimum, maximum]; `default` when unset.
+
+    Every number has bounds: an out-of-range one (a week of 1000000 days, -1 attempts) stops
+    startup with a message naming it, instead of an OverflowError in the middle of a run."""
     value = env_str(name)
     if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    return _bounded(name, number, value, minimum=minimum, maximum=maximum, why=why)
 
 
-def seconds(name, value, *, minimum=0.0):
-    """`value` as a finite number of seconds (decimals allowed) no smaller than `minimum`."""
+def seconds(name, value, *, minimum=0.0, maximum):
+    """`value` as a finite number of seconds (decimals allowed) within [minimum, maximum]."""
     try:
         number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
-    if not (math.isfinite(number) and number >= minimum):
-        raise ImproperlyConfigured(f"{name} must be at least {minimum:g} seconds, not {value!r}.")
-    return number
+    return _bounded(name, number, value, minimum=minimum, maximum=maximum, unit=" seconds")
 
 
-def env_seconds(name, default, *, minimum=0.0):
+def env_seconds(name, default, *, minimum=0.0, maximum):
     value = env_str(name)
-    return seconds(name, value, minimum=minimum) if value else default
+    return seconds(name, value, minimum=minimum, maximum=maximum) if value else default
 
 
-def env_float(name, default):
+def env_float(name, default, *, minimum, maximum):
     value = env_str(name)
     if not value:
         return default
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+    return _bounded(name, number, value, minimum=minimum, maximum=maximum)
+
+
+def env_time_zone(name, default):
+    """An IANA zone name that this machine's tz database knows and loads (Django would only
+    fail later, and with a ValueError); `localtime` and `Factory` are not places."""
+    value = env_str(name, default)
+    known = zoneinfo.available_timezones() - {"localtime", "Factory"}
+    try:
+        if value not in known:
+            raise ValueError(value)
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{name} must be an IANA time zone name such as UTC or Europe/Paris, not {value!r}."
+        ) from None
+    return value
 
 
 def env_list(name, default=()):
@@ -140,9 +171,12 @@ TEMPLATES = [
 
 # Database: any dj-database-url URL; SQLite next to manage.py by default.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True),
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True),
+    }
+except ValueError as error:  # its own message names the scheme, never the password
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     # Heroku Postgres needs TLS. A local server (tests, CI) has none; an explicit ?sslmode= wins.
@@ -209,7 +243,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -233,7 +267,8 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    # At most two years (what browsers keep); the preload list asks for one year or more.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0, maximum=2 * 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 # Content-Security-Policy (django-csp): scripts and styles only from our static files (no inline
@@ -276,16 +311,15 @@ if len(_timeout) not in (1, 2):
         "SPOTIFY_TIMEOUT must be one number of seconds or two (connect,read)."
     )
 SPOTIFY_TIMEOUT = tuple(
-    seconds("SPOTIFY_TIMEOUT", part, minimum=0.1) for part in (_timeout * 2)[:2]
+    seconds("SPOTIFY_TIMEOUT", part, minimum=0.1, maximum=60) for part in (_timeout * 2)[:2]
 )
 # Seconds one public call may take in all, retries included (a page may make two calls).
-SPOTIFY_DEADLINE = env_seconds("SPOTIFY_DEADLINE", 8.0, minimum=0.1)
-SPOTIFY_ATTEMPTS = env_int("SPOTIFY_ATTEMPTS", 3)
-if SPOTIFY_ATTEMPTS < 1:
-    raise ImproperlyConfigured("SPOTIFY_ATTEMPTS must be 1 or more.")
-SPOTIFY_BACKOFF = env_seconds("SPOTIFY_BACKOFF", 0.25)  # the first retry's pause; then doubled
+SPOTIFY_DEADLINE = env_seconds("SPOTIFY_DEADLINE", 8.0, minimum=0.1, maximum=120)
+SPOTIFY_ATTEMPTS = env_int("SPOTIFY_ATTEMPTS", 3, minimum=1, maximum=10)
+# The first retry's pause; then doubled.
+SPOTIFY_BACKOFF = env_seconds("SPOTIFY_BACKOFF", 0.25, maximum=30)
 # The longest 429 Retry-After worth waiting for inside a web request.
-SPOTIFY_MAX_RETRY_AFTER = env_seconds("SPOTIFY_MAX_RETRY_AFTER", 3.0)
+SPOTIFY_MAX_RETRY_AFTER = env_seconds("SPOTIFY_MAX_RETRY_AFTER", 3.0, maximum=60)
 # The offline demo catalog stands in for Spotify only in development without credentials.
 SPOTIFY_DEMO_CATALOG = DEBUG and not (
     (SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET) or SPOTIFY_TOKEN
@@ -309,9 +343,9 @@ if env_str("MAILGUN_WEBHOOK_SIGNING_KEY"):
     ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("MAILGUN_WEBHOOK_SIGNING_KEY")
 # How far from now a webhook signature's timestamp may be (subscriptions/webhooks.py); each
 # signature is accepted once, so this also bounds how long used ones are remembered.
-MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int("MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300)
-if MAILGUN_WEBHOOK_MAX_AGE_SECONDS < 1:
-    raise ImproperlyConfigured("MAILGUN_WEBHOOK_MAX_AGE_SECONDS must be at least 1.")
+MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int(
+    "MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=1, maximum=24 * 3600
+)
 if MAILGUN_DOMAIN:
     ANYMAIL["MAILGUN_SENDER_DOMAIN"] = MAILGUN_DOMAIN
 if env_str("ANYMAIL_WEBHOOK_SECRET"):
@@ -322,29 +356,34 @@ DEFAULT_FROM_EMAIL = env_str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # The daily sender (subscriptions/management/commands/send_daily_playlists.py).
-MIN_PLAYLIST_TRACKS = env_int("MIN_PLAYLIST_TRACKS", 10)
+# Spotify caps a playlist at 10,000 tracks.
+MIN_PLAYLIST_TRACKS = env_int("MIN_PLAYLIST_TRACKS", 10, minimum=0, maximum=10_000)
 # Mailgun's cap on the recipients of one API call: the sender's batch-size rule reads it.
 MAILGUN_MAX_RECIPIENTS = 1000
-MAILGUN_BATCH_SIZE = env_int("MAILGUN_BATCH_SIZE", MAILGUN_MAX_RECIPIENTS)
-if not 1 <= MAILGUN_BATCH_SIZE <= MAILGUN_MAX_RECIPIENTS:
-    raise ImproperlyConfigured(
-        f"MAILGUN_BATCH_SIZE must be between 1 and {MAILGUN_MAX_RECIPIENTS} "
-        "(Mailgun's cap per call)."
-    )
+MAILGUN_BATCH_SIZE = env_int(
+    "MAILGUN_BATCH_SIZE",
+    MAILGUN_MAX_RECIPIENTS,
+    minimum=1,
+    maximum=MAILGUN_MAX_RECIPIENTS,
+    why="Mailgun's cap per call",  # the words of subscriptions/batch_size.py's rule
+)
 # Sends of one address's daily email a day that Mailgun may refuse before it is left failed.
-DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3)
-if DAILY_MAX_ATTEMPTS < 1:
-    raise ImproperlyConfigured("DAILY_MAX_ATTEMPTS must be 1 or more.")
+DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
 # The complaint breaker: when complaints over the last DAILY_COMPLAINT_WINDOW_DAYS reach this
 # share of the emails sent in them (0.003 = 0.3 %, where Gmail, Yahoo and Microsoft start
 # throttling bulk senders), the daily run sends nothing and exits with status 3.
-DAILY_COMPLAINT_BREAKER_RATE = env_float("DAILY_COMPLAINT_BREAKER_RATE", 0.003)
-if not 0 < DAILY_COMPLAINT_BREAKER_RATE <= 1:
-    raise ImproperlyConfigured("DAILY_COMPLAINT_BREAKER_RATE must be above 0 and at most 1.")
-DAILY_COMPLAINT_WINDOW_DAYS = env_int("DAILY_COMPLAINT_WINDOW_DAYS", 7)
-if DAILY_COMPLAINT_WINDOW_DAYS < 1:
-    raise ImproperlyConfigured("DAILY_COMPLAINT_WINDOW_DAYS must be 1 or more.")
+# A rate of 0 would stop every run: the lowest is one complaint in 100,000 emails.
+DAILY_COMPLAINT_BREAKER_RATE = env_float(
+    "DAILY_COMPLAINT_BREAKER_RATE", 0.003, minimum=0.00001, maximum=1
+)
+# Day counts stop at ten years: far past any use, far from the calendar's end.
+DAILY_COMPLAINT_WINDOW_DAYS = env_int("DAILY_COMPLAINT_WINDOW_DAYS", 7, minimum=1, maximum=3650)
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -354,7 +393,7 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Keep Django's request noise at WARNING; our own modules log at LOG_LEVEL.
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
@@ -364,15 +403,17 @@ LOGGING = {
 # --- Subscriptions (subscriptions/ratelimit.py) ---------------------------------------------
 # Abuse limits for the subscribe form. Posts per client IP are counted in the "ratelimit" cache
 # (use Redis when there is more than one process, or each process counts on its own).
-SUBSCRIBE_POSTS_PER_IP_PER_HOUR = env_int("SUBSCRIBE_POSTS_PER_IP_PER_HOUR", 10)
+SUBSCRIBE_POSTS_PER_IP_PER_HOUR = env_int(
+    "SUBSCRIBE_POSTS_PER_IP_PER_HOUR", 10, minimum=1, maximum=100_000
+)
 # Emails the form sends one inbox (however the address is spelled) in any 24 hours: counted in
 # the database, so the limit holds whatever happens to the cache.
-SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int("SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY", 3)
+SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int(
+    "SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY", 3, minimum=1, maximum=100
+)
 # A confirmation link works this many days after its email; then the pending subscription
 # expires (python manage.py expire_pending_subscriptions removes it).
-PENDING_CONFIRMATION_DAYS = env_int("PENDING_CONFIRMATION_DAYS", 7)
-if PENDING_CONFIRMATION_DAYS < 1:
-    raise ImproperlyConfigured("PENDING_CONFIRMATION_DAYS must be at least 1.")
+PENDING_CONFIRMATION_DAYS = env_int("PENDING_CONFIRMATION_DAYS", 7, minimum=1, maximum=3650)
 # Heroku's router appends the connecting address to X-Forwarded-For, so its last hop is the one
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).
