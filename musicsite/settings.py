@@ -390,8 +390,17 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(levelname)s %(name)s: %(message)s"},
     },
+    # Subscribers' link tokens are credentials: every handler redacts them from paths
+    # (musicsite/log_filters.py); a handler added here needs the filter too.
+    "filters": {
+        "redact_tokens": {"()": "musicsite.log_filters.RedactTokenPaths"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
