@@ -163,7 +163,8 @@ class SpotifyClient:
         total = None
         truncated = cut_short = False
         offset = 0
-        for _ in range(MAX_TRACK_PAGES):
+        pages = 1  # `body` is the first
+        while True:
             entries = body.get("items")
             if not isinstance(entries, list):
                 raise SpotifyUnavailable("Spotify's track page has no `items` list")
@@ -183,10 +184,11 @@ class SpotifyClient:
             if len(tracks) >= max_tracks:
                 truncated = True
                 break
-            if not entries:
-                # An empty page that points at another: asking on would not end (the spec allows
-                # both), so show what came and say the list is not all there.
-                cut_short = True
+            if not entries or pages >= MAX_TRACK_PAGES:
+                # An empty page that points at another (asking on might never end; the spec
+                # allows it), or MAX_TRACK_PAGES pages and still a `next`: show what came and
+                # say the list is not all there, without another request.
+                truncated = cut_short = True
                 break
             offset += len(entries)
             if isinstance(next_url, str) and next_url.startswith(self.api_url + "/"):
@@ -194,8 +196,7 @@ class SpotifyClient:
             else:
                 # Never send our token to a host we were not configured with.
                 body = self._get_json(endpoint, {**params, "offset": offset}, deadline)
-        else:
-            cut_short = bool(body.get("next"))  # MAX_TRACK_PAGES pages and still more
+            pages += 1
         return TrackList(tuple(tracks), total, truncated, cut_short)
 
     # -- HTTP ---------------------------------------------------------------------------------

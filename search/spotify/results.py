@@ -114,8 +114,10 @@ class PlaylistPage:
 class TrackList:
     tracks: tuple[Track, ...]
     total: int | None
-    truncated: bool  # longer than max_tracks: cut by us
-    cut_short: bool = False  # Spotify stopped sending pages (empty ones that pointed on) early
+    truncated: bool  # not every track is listed: cut at max_tracks, or cut_short
+    # Spotify's paging did not end where it should (an empty page pointing on, or MAX_TRACK_PAGES
+    # pages and still a `next`): the list stopped there, and `truncated` is set too.
+    cut_short: bool = False
 
 
 def normalize_query(query: object) -> str:

@@ -18,7 +18,8 @@ property, its strings any text, its integers any size, and a paging object's `it
 while `next` is set): `add_playlist(overrides=..., track_overrides=...)` puts raw values into a
 playlist's or its tracks' JSON, `RawJSON` splices text the encoder could not write (nesting deeper
 than Python's recursion limit), `tracks_mode="empty_pages"` serves empty pages that still carry
-`next`, and `answer_next` serves any body (e.g. one generated from the spec's schemas).
+`next`, `tracks_mode="endless"` pages of one entry whose `next` never runs out, and `answer_next`
+serves any body (e.g. one generated from the spec's schemas).
 """
 
 import argparse
@@ -109,7 +110,7 @@ class FakePlaylist:
     owner_id: str
     track_count: int
     images: bool = True
-    tracks_mode: str = "items"  # "items" | "tracks_only" | "forbidden" | "empty_pages"
+    tracks_mode: str = "items"  # "items" | "tracks_only" | "forbidden" | "empty_pages" | "endless"
     entry_key: str = "both"  # "both" | "item" | "track"
     count_in: str | None = "items"  # "items" | "tracks" | "both" | None
     followers: int = 0
@@ -265,7 +266,7 @@ class FakeSpotify(LoopbackServer):
         `overrides` and `track_overrides` are merged as they are into the playlist's JSON and
         into each of its tracks' (and episodes'), after everything else: odd values, hostile links.
         """
-        if tracks_mode not in {"items", "tracks_only", "forbidden", "empty_pages"}:
+        if tracks_mode not in {"items", "tracks_only", "forbidden", "empty_pages", "endless"}:
             raise ValueError(f"unknown tracks_mode {tracks_mode!r}")
         if entry_key not in {"both", "item", "track"}:
             raise ValueError(f"unknown entry_key {entry_key!r}")
@@ -516,6 +517,14 @@ class FakeSpotify(LoopbackServer):
                 paging["items"] = []
             paging["next"] = f"{self.base_url}{path}?" + urlencode(
                 {"offset": offset + limit, "limit": limit}
+            )
+        elif playlist.tracks_mode == "endless" and playlist.track_count:
+            # One entry a page (the list's entries over and over) and a `next` that never runs
+            # out: PagingObject's `limit` is only "the maximum number of items in the response"
+            # and its `next` is null only "if none" (fixed-spotify-open-api.yml).
+            paging["items"] = [self._entry(playlist, offset % playlist.track_count, route)]
+            paging["next"] = f"{self.base_url}{path}?" + urlencode(
+                {"offset": offset + 1, "limit": limit}
             )
         return 200, {}, paging
 

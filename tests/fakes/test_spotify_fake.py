@@ -71,3 +71,16 @@ def test_generated_playlists_have_the_track_list_their_count_promises(api):
     assert search["total"] == 50
     assert page["total"] == item["items"]["total"] == item["tracks"]["total"]
     assert len(page["items"]) == 50
+
+
+def test_an_endless_track_list_serves_one_entry_a_page_and_always_a_next(api, fake_spotify):
+    playlist_id = fake_spotify.add_playlist(name="Loop", track_count=3, tracks_mode="endless")
+
+    pages = [api(f"/playlists/{playlist_id}/items", limit=50, offset=n).json() for n in (0, 999)]
+
+    for offset, page in zip((0, 999), pages, strict=True):
+        assert len(page["items"]) == 1
+        assert page["next"].endswith(
+            f"/v1/playlists/{playlist_id}/items?offset={offset + 1}&limit=50"
+        )
+    assert pages[0]["items"][0]["track"]["name"] == pages[1]["items"][0]["track"]["name"]
