@@ -1,5 +1,6 @@
 """Settings for funky-music, read from the environment only (see README and .env.example)."""
 
+import datetime
 import math
 import os
 import zoneinfo
@@ -120,7 +121,8 @@ if SITE_URL:
     CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the project's admin site (musicsite/staff_signin.py).
+    "musicsite.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -129,6 +131,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "csp",
+    # Staff sign-in: one-time passwords (TOTP apps, static backup codes) and throttling.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "search",
     "subscriptions",
 ]
@@ -147,8 +154,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(), for the admin site
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "musicsite.urls"
@@ -234,6 +244,12 @@ CACHES = {
     # Where the counters go while the "ratelimit" cache fails: this process's memory.
     "ratelimit-fallback": local_memory_cache("funky-music-ratelimit-fallback", max_entries=20000),
 }
+
+# The sign-in throttle looks at every attempt before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "musicsite.staff_signin.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -406,6 +422,8 @@ LOGGING = {
     "loggers": {
         # Keep Django's request noise at WARNING; our own modules log at LOG_LEVEL.
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # django-axes: failures and lockouts (WARNING), not its start-up and bookkeeping lines.
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -427,3 +445,29 @@ PENDING_CONFIRMATION_DAYS = env_int("PENDING_CONFIRMATION_DAYS", 7, minimum=1, m
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", bool(env_str("DYNO")))
+
+# --- Staff sign-in (musicsite/staff_signin.py) ----------------------------------------------
+# django-axes counts failed admin sign-ins in the database (its default handler: no cache
+# outage can reset the count) per account and per client address, each on its own: after
+# ADMIN_LOGIN_FAILURE_LIMIT failures for an account, or from an address, signing in is refused
+# (HTTP 429, the admin-styled page) until ADMIN_LOGIN_COOLOFF_MINUTES after the last attempt.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1, maximum=7 * 24 * 60)
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The client address by the same rule as the subscribe form's limits: REMOTE_ADDR, or Heroku's
+# router's last X-Forwarded-For hop when TRUST_X_FORWARDED_FOR is on.
+AXES_CLIENT_IP_CALLABLE = "musicsite.staff_signin.client_ip"
+AXES_LOCKOUT_CALLABLE = "musicsite.staff_signin.lockout_response"
+# A success clears the account's earlier failures, so old typos do not add up to a lockout.
+AXES_RESET_ON_SUCCESS = True
+# Masked in the attempt's stored form data and in axes' log lines (the password always is); the
+# admin's "Access attempts" list still shows each attempt's account and address.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+# Two-factor for staff (django-otp): with ADMIN_REQUIRE_2FA on, the admin asks for a one-time
+# token from a device of the user's at sign-in, and staff without one cannot get in. Enrol
+# first (README: "Two-factor sign-in for staff").
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "funky-music"

@@ -120,3 +120,37 @@ def test_check_deploy_reports_a_policy_that_allows_inline_script(settings):
     directives["script-src"] = ["'self'", "'unsafe-inline'"]
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": directives}
     assert deploy_errors() == {"search.E004"}
+
+
+# -- Staff sign-in pages (musicsite/staff_signin.py): django-otp's and the lockout page --------
+
+
+def staff_sign_in_pages(client, settings):
+    """The pages staff sign-in adds, as rendered: {name: response}."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user = get_user_model().objects.create_superuser("csp", "csp@example.com", "pw-csp-12345")
+    device = TOTPDevice.objects.create(user=user, name="phone")
+    pages = {}
+    settings.ADMIN_REQUIRE_2FA = True
+    pages["two-factor sign-in"] = client.get("/admin/login/")
+    settings.ADMIN_REQUIRE_2FA = False
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        pages["lockout"] = client.post("/admin/login/", {"username": "csp", "password": "no"})
+    client.force_login(user)
+    pages["add a device"] = client.get("/admin/otp_totp/totpdevice/add/")
+    pages["a device's QR code"] = client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/")
+    pages["failed attempts"] = client.get("/admin/axes/accessattempt/")
+    return pages
+
+
+@pytest.mark.django_db
+def test_staff_sign_in_pages_keep_the_policy_without_inline_code(client, settings):
+    for name, response in staff_sign_in_pages(client, settings).items():
+        assert response.status_code in (200, 429), name
+        assert "'unsafe-inline'" not in response["Content-Security-Policy"], name
+        body = response.content.decode()
+        for what, pattern in INLINE.items():
+            assert not pattern.search(body), f"{what} on the {name} page"

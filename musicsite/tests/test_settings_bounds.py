@@ -5,6 +5,7 @@ The bounds are checked by loading settings.py in this process under a patched en
 an operator sees is checked by running manage.py in a fresh process, as Heroku would.
 """
 
+import datetime
 import re
 import runpy
 from pathlib import Path
@@ -33,6 +34,14 @@ NUMBERS = {
     "SUBSCRIBE_POSTS_PER_IP_PER_HOUR": ("1", "100000", "0", "100001"),
     "SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY": ("1", "100", "0", "101"),
     "PENDING_CONFIRMATION_DAYS": ("1", "3650", "0", "1000000"),
+    "ADMIN_LOGIN_FAILURE_LIMIT": ("1", "100", "0", "101"),
+    "ADMIN_LOGIN_COOLOFF_MINUTES": ("1", "10080", "0", "10081"),
+}
+
+# Variables read into a setting of another name.
+READ_AS = {
+    "ADMIN_LOGIN_FAILURE_LIMIT": "AXES_FAILURE_LIMIT",
+    "ADMIN_LOGIN_COOLOFF_MINUTES": "AXES_COOLOFF_TIME",
 }
 
 
@@ -56,8 +65,12 @@ def test_a_number_at_either_bound_is_accepted(monkeypatch, name):
 
     for value in (lowest, highest):
         loaded = load_settings(monkeypatch, **{name: value})
-        setting = loaded[name]
-        assert float(setting[0] if isinstance(setting, tuple) else setting) == float(value)
+        setting = loaded[READ_AS.get(name, name)]
+        if isinstance(setting, tuple):  # SPOTIFY_TIMEOUT: (connect, read)
+            setting = setting[0]
+        elif isinstance(setting, datetime.timedelta):  # minutes in the environment
+            setting = setting.total_seconds() / 60
+        assert float(setting) == float(value)
 
 
 @pytest.mark.parametrize("name", NUMBERS)

@@ -30,6 +30,13 @@ ADMIN_PAGES = (
     "/admin/subscriptions/subscription/{subscription}/change/",
     "/admin/auth/user/",
     "/admin/password_change/",
+    # Staff sign-in: one-time-password devices (the QR code page loads an SVG and a script of
+    # django-otp's) and django-axes' record of failed attempts.
+    "/admin/otp_totp/totpdevice/",
+    "/admin/otp_totp/totpdevice/add/",
+    "/admin/otp_totp/totpdevice/{device}/config/",
+    "/admin/otp_static/staticdevice/",
+    "/admin/axes/accessattempt/",
 )
 
 
@@ -53,18 +60,21 @@ def staff(app):
     code = (
         "import datetime\n"
         "from django.contrib.auth.models import User\n"
+        "from django_otp.plugins.otp_totp.models import TOTPDevice\n"
         "from subscriptions.models import SentPlaylist, Subscriber, Subscription\n"
-        f"User.objects.create_superuser('csp-admin', {email!r}, {ADMIN_PASSWORD!r})\n"
+        f"user = User.objects.create_superuser('csp-admin', {email!r}, {ADMIN_PASSWORD!r})\n"
+        "device = TOTPDevice.objects.create(user=user, name='phone')\n"
         f"person = Subscriber.for_address({email!r})\n"
         "s = Subscription.objects.create(subscriber=person, term='happy', status='active')\n"
         "SentPlaylist.objects.create(subscription=s, playlist_id='4rOoJ6Egrf8K2IrywzwOMk',"
         " name='Sent', web_url='javascript:alert(1)', uri='spotify:playlist:x',"
         " sent_on=datetime.date(2026, 1, 1))\n"
-        "print(s.pk)\n"
+        "print(s.pk, device.pk)\n"
     )
     result = app.manage("shell", "--verbosity", "0", "--command", code)
     assert result.returncode == 0, result.stderr
-    return {"username": "csp-admin", "subscription": result.stdout.strip()}
+    subscription, device = result.stdout.split()
+    return {"username": "csp-admin", "subscription": subscription, "device": device}
 
 
 @pytest.mark.parametrize("site_page", SITE_PAGES, ids=lambda site_page: site_page.name)
