@@ -381,7 +381,7 @@ MAILGUN_BATCH_SIZE = env_int(
     MAILGUN_MAX_RECIPIENTS,
     minimum=1,
     maximum=MAILGUN_MAX_RECIPIENTS,
-    why="Mailgun's cap per call",  # the words of subscriptions/batch_size.py's rule
+    why="Mailgun's cap per call",  # the words of subscriptions/daily/batch_size.py
 )
 # Sends of one address's daily email a day that Mailgun may refuse before it is left failed.
 DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
