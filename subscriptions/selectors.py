@@ -3,7 +3,7 @@ the admin and the daily sender (`sendable_subscriptions`)."""
 
 import datetime
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 
 from .addresses import canonical_email
@@ -17,6 +17,14 @@ from .models import EmailEvent, SentPlaylist, Subscriber, Subscription
 def address_subscriber(*, email: str) -> Subscriber | None:
     """The subscriber of the inbox `email` reaches, or None."""
     return Subscriber.objects.filter(inbox_key=canonical_email(email)).first()
+
+
+def subscriber_is_verified(*, subscriber: Subscriber) -> bool:
+    """The person proved once that they read this inbox: a subscription was confirmed (or is
+    active, as rows staff made or from before confirmations were recorded may be)."""
+    return subscriber.subscriptions.filter(
+        Q(confirmed_at__isnull=False) | Q(status=Subscription.Status.ACTIVE)
+    ).exists()
 
 
 def address_subscriptions(*, email: str) -> QuerySet[Subscription]:

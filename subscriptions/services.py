@@ -5,6 +5,7 @@ named here too, so `services` stays the one place callers write through."""
 
 import enum
 import logging
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from anymail.exceptions import AnymailError
@@ -165,12 +166,24 @@ def confirmation_resend(*, subscription: Subscription) -> bool:
     return True
 
 
-def subscription_confirm(*, subscription: Subscription) -> Subscription:
+@dataclass(frozen=True)
+class Confirmation:
+    """What confirming did: the subscription as it now stands, and whether this confirmed the
+    inbox's first mood (it was never verified before: subscriptions.daily.welcome mails it)."""
+
+    subscription: Subscription
+    first: bool = False
+
+
+def subscription_confirm(*, subscription: Subscription) -> Confirmation:
     """Activate a pending subscription whose link has not expired, and lift a bounce of its
     subscriber. Confirming twice, or confirming a subscription that has ended or expired
-    since, changes nothing. Returns the subscription as it now stands."""
+    since, changes nothing."""
     now = timezone.now()
     with transaction.atomic():
+        # One confirmation of an inbox at a time, so that exactly one is its first.
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscription.subscriber_id)
+        first = not selectors.subscriber_is_verified(subscriber=subscriber)
         confirmed = (
             Subscription.objects.confirmable()
             .filter(pk=subscription.pk)
@@ -187,7 +200,7 @@ def subscription_confirm(*, subscription: Subscription) -> Subscription:
                 state_reason="Confirmed a subscription: the inbox receives mail again.",
             )
     subscription.refresh_from_db()
-    return subscription
+    return Confirmation(subscription, first=bool(confirmed) and first)
 
 
 def subscription_unsubscribe(*, subscription: Subscription, via: str) -> bool:

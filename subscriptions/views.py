@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from . import ratelimit, selectors, services
+from .daily.welcome import subscription_confirm_with_welcome
 from .forms import SubscribeForm
 from .manage.views import token_page
 from .models import Subscription
@@ -73,8 +74,9 @@ def subscribe(request):
 def confirm(request, token):
     """GET only shows a button: mail scanners open links, and must not subscribe anyone."""
     subscription = _subscription_or_404(token)
+    welcome = None  # the day's email, when this was the inbox's first mood
     if request.method == "POST":
-        subscription = services.subscription_confirm(subscription=subscription)
+        subscription, welcome = subscription_confirm_with_welcome(subscription=subscription)
     expired = subscription.confirmation_expired()
     if subscription.status == Subscription.Status.PENDING and not expired:
         template = "subscriptions/confirm.html"
@@ -86,6 +88,7 @@ def confirm(request, token):
         "subscription": subscription,
         "expired": expired,
         "confirmation_days": settings.PENDING_CONFIRMATION_DAYS,
+        "welcome": welcome,
     }
     return render(request, template, context)
 

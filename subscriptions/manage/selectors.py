@@ -20,14 +20,6 @@ def subscriber_by_manage_token(*, token: str) -> Subscriber:
     return Subscriber.objects.get(manage_token=token)
 
 
-def subscriber_is_verified(*, subscriber: Subscriber) -> bool:
-    """The person proved once that they read this inbox: a subscription was confirmed (or is
-    active, as rows staff made or from before confirmations were recorded may be)."""
-    return subscriber.subscriptions.filter(
-        Q(confirmed_at__isnull=False) | Q(status=Status.ACTIVE)
-    ).exists()
-
-
 def subscriber_suppression(*, subscriber: Subscriber) -> str | None:
     """ "complained" or "bounced" when the inbox must get no mail from us, else None."""
     return subscriber.state if subscriber.is_suppressed else None

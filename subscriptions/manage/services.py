@@ -48,7 +48,7 @@ def mood_add(*, subscriber: Subscriber, term: str) -> MoodOutcome:
         return MoodOutcome.SUPPRESSED
     if selectors.live_subscription(email=subscriber.email, term=term) is not None:
         return MoodOutcome.ALREADY
-    if not manage_selectors.subscriber_is_verified(subscriber=subscriber):
+    if not selectors.subscriber_is_verified(subscriber=subscriber):
         return _mood_request(subscriber=subscriber, term=term)
     now = timezone.now()
     stopped = (

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from .. import ratelimit, services
 from ..forms import EraseForm, LostLinkForm, PauseForm, SubscriptionChoiceForm, TermForm
 from ..models import Subscriber
+from ..selectors import subscriber_is_verified
 from . import selectors
 from . import services as manage
 
@@ -75,7 +76,7 @@ def _page(request, subscriber, *, status=200, **forms):
         "subscriber": subscriber,
         "moods": moods,
         "live_count": sum(mood.can_stop for mood in moods),
-        "verified": selectors.subscriber_is_verified(subscriber=subscriber),
+        "verified": subscriber_is_verified(subscriber=subscriber),
         "suppression": selectors.subscriber_suppression(subscriber=subscriber),
         "paused": paused,
         "resume_day": paused and subscriber.paused_until + datetime.timedelta(days=1),
