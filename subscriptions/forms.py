@@ -126,6 +126,13 @@ class SubscribeForm(TermForm):
 
     field_order = ["email", "term", "frequency", "weekly_day", "time_zone", "homepage"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and self.data.get("frequency") != Frequency.WEEKLY:
+            # Only a weekly email has a weekday. The page hides the field for the others, so
+            # whatever it holds is no error: a disabled field takes its initial value instead.
+            self.fields["weekly_day"].disabled = True
+
     def clean_frequency(self):
         return self.cleaned_data.get("frequency") or Frequency.DAILY
 

@@ -100,3 +100,29 @@
     input.value = zone;
   });
 })();
+
+// The subscribe form says how often its email comes: its heading and button follow the chosen
+// frequency, in the words the server gave each option (data-phrase), as it words them when the
+// form comes back. The weekday shows only for a weekly email by site.css alone.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-subscribe]").forEach(function (form) {
+    var frequency = form.querySelector("select[name=frequency]");
+    if (!frequency) {
+      return;
+    }
+    function follow() {
+      var chosen = frequency.options[frequency.selectedIndex];
+      var phrase = chosen && chosen.getAttribute("data-phrase");
+      if (!phrase) {
+        return;
+      }
+      form.querySelectorAll("[data-frequency-phrase]").forEach(function (words) {
+        words.textContent = phrase;
+      });
+    }
+    frequency.addEventListener("change", follow);
+    frequency.addEventListener("input", follow);
+    follow(); // a choice the browser restored (Back, reload) before this ran
+  });
+})();

@@ -1,5 +1,7 @@
 """The subscribe form's time zone (from the browser) and frequency."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -18,8 +20,8 @@ def subscribe(client, email="new@example.org", **extra):
 
 def test_the_form_offers_daily_preselected_and_a_hidden_time_zone_for_the_script(client, settings):
     html = client.get(SUBSCRIBE_URL).content.decode()
-    assert '<option value="daily" selected>' in html
-    assert '<option value="weekly">' in html
+    assert '<option value="daily" data-phrase="every day" selected>' in html
+    assert '<option value="weekly" data-phrase="every week">' in html
     assert f'name="time_zone" value="{settings.TIME_ZONE}" data-time-zone' in html
     assert "<script>" not in html  # the zone is filled by static/js/site.js (CSP: no inline)
 
@@ -49,11 +51,13 @@ def test_without_the_new_fields_the_subscriber_gets_daily_in_the_sites_zone(clie
     assert (subscriber.time_zone, subscriber.frequency) == (settings.TIME_ZONE, "daily")
 
 
-@pytest.mark.parametrize("field, value", [("frequency", "hourly"), ("weekly_day", "9")])
-def test_a_frequency_or_weekday_not_offered_is_a_clear_message_and_nothing_changes(
-    client, field, value
-):
-    response = subscribe(client, **{field: value})
+@pytest.mark.parametrize(
+    "fields",
+    [{"frequency": "hourly"}, {"frequency": "weekly", "weekly_day": "9"}],
+    ids=["frequency", "weekday of a weekly email"],
+)
+def test_a_frequency_or_weekday_not_offered_is_a_clear_message_and_nothing_changes(client, fields):
+    response = subscribe(client, **fields)
     assert response.status_code == 400
     assert "Please choose" in response.content.decode()
     assert not Subscription.objects.exists()
@@ -65,3 +69,62 @@ def test_the_public_form_never_changes_an_existing_subscribers_schedule(client):
     subscribe(client, email="known@example.org", time_zone="Asia/Tokyo", frequency="weekly")
     subscriber = Subscriber.objects.get(email="known@example.org")
     assert (subscriber.time_zone, subscriber.frequency) == ("Europe/London", "daily")
+
+
+def button_and_heading(html):
+    """The words of the subscribe form's button and heading."""
+    form = html[html.index('<section class="subscribe"') :]
+    button = re.search(r'<button type="submit"[^>]*>(.*?)</button>', form, re.S)[1]
+    heading = re.search(r'<h2 id="subscribe-heading"[^>]*>(.*?)</h2>', html, re.S)[1]
+    return words(button), words(heading)
+
+
+def words(html):
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+@pytest.mark.parametrize(
+    "frequency, phrase",
+    [("daily", "every day"), ("weekdays", "every weekday"), ("weekly", "every week")],
+)
+def test_the_form_says_how_often_as_chosen_when_it_comes_back_with_an_error(
+    client, frequency, phrase
+):
+    response = subscribe(client, email="not an address", frequency=frequency, weekly_day="4")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    button, heading = button_and_heading(html)
+    assert button == f"Send me a playlist {phrase}"
+    assert heading == f"Get a playlist for &lsquo;happy&rsquo; in your inbox {phrase}"
+    assert f'<option value="{frequency}" data-phrase="{phrase}" selected>' in html
+
+
+def test_a_fresh_form_says_every_day_and_offers_each_phrase_to_the_script(client):
+    html = client.get(SUBSCRIBE_URL).content.decode()
+
+    assert button_and_heading(html) == (
+        "Send me a playlist every day",
+        "Get a playlist for your mood in your inbox every day",
+    )
+    assert '<option value="weekdays" data-phrase="every weekday">' in html
+    assert '<option value="weekly" data-phrase="every week">' in html
+
+
+def test_without_script_the_weekday_is_there_to_choose(client):
+    html = client.get(SUBSCRIBE_URL).content.decode()
+
+    weekday = re.search(r'<p class="subscribe__field subscribe__weekday"[^>]*>', html)
+    assert weekday and "hidden" not in weekday[0]
+    assert '<select id="subscribe-weekly-day" name="weekly_day"' in html
+
+
+@pytest.mark.parametrize("frequency", ["daily", "weekdays"])
+@pytest.mark.parametrize("weekly_day", ["4", "9", "Friday"])
+def test_the_weekday_is_ignored_unless_the_email_is_weekly(client, frequency, weekly_day):
+    response = subscribe(client, frequency=frequency, weekly_day=weekly_day)
+
+    assert response.status_code == 200
+    subscriber = Subscriber.objects.get(email="new@example.org")
+    assert (subscriber.frequency, subscriber.weekly_day) == (frequency, 0)
+    assert Subscription.objects.get().status == "pending"

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 SEARCH_LABEL = "How are you feeling?"
 EMAIL_LABEL = "Your email address"
 TERM_LABEL = "Mood or search term"
-SUBSCRIBE_BUTTON = "Email me a playlist every day"
+SUBSCRIBE_BUTTON = "Send me a playlist every day"
 
 
 @dataclass(frozen=True)
