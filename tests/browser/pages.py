@@ -15,8 +15,9 @@ SUBSCRIBE_BUTTON = "Send me a playlist every day"
 class SitePage:
     """A page a visitor can land on. `path` may name {tracks}, {long} and {forbidden} (playlist
     ids), {pending}, {active} and {leaving} (tokens of subscriptions in those states), and
-    {active_manage} (the manage-page token of the "active" one's subscriber), and {manage} and
-    {email_copy} (a subscriber's manage token and one of its sent emails)."""
+    {active_manage} (the manage-page token of the "active" one's subscriber), {manage} and
+    {email_copy} (a subscriber's manage token and one of its sent emails), and {fresh_pending}
+    (a pending subscription of a new inbox, made for each visit: confirming changes it)."""
 
     name: str  # also the screenshot's and the saved HTML's file name
     path: str
@@ -35,6 +36,8 @@ SITE_PAGES = (
     SitePage("check-inbox", "/search/?q=happy", subscribes=True),
     SitePage("confirm", "/subscriptions/confirm/{pending}/"),
     SitePage("confirmed", "/subscriptions/confirm/{active}/"),
+    # A new inbox's first mood: today's email goes at once, and the page shows its pick.
+    SitePage("confirmed-first", "/subscriptions/confirm/{fresh_pending}/", press="Confirm"),
     SitePage("unsubscribe", "/subscriptions/unsubscribe/{active}/"),
     # Pressing it again on a later visit shows the same page: unsubscribing is idempotent.
     SitePage(
@@ -59,7 +62,10 @@ def unique_address(label):
 
 def visit(page, site_page, *, app, email=None):
     """Open `site_page` as a visitor would; returns the main document's response."""
-    response = page.goto(site_page.path.format(**app.tokens, **app.playlists))
+    values = {**app.tokens, **app.playlists}
+    if "{fresh_pending}" in site_page.path:
+        values["fresh_pending"] = app.add_subscriptions({"fresh": "pending"})["fresh"]
+    response = page.goto(site_page.path.format(**values))
     if site_page.subscribes:
         response = subscribe(page, email=email or unique_address(site_page.name))
     if site_page.press:

@@ -150,7 +150,10 @@ def test_visitor_searches_subscribes_confirms_gets_the_daily_email_and_unsubscri
     expect(page.get_by_role("heading", level=1)).to_have_text("You’re subscribed")
     assert app.subscriptions(email)[0]["status"] == "active"
 
-    # The daily run mails one playlist for the confirmed term only.
+    # The inbox's first confirmed mood gets the day's email at once, one playlist for the
+    # confirmed term only, shown on the page too; the day's run sends no second one.
+    expect(page.get_by_role("heading", name="Your first playlist is on its way")).to_be_visible()
+    assert len(app.mailgun.messages_to(email)) == 3
     run = app.manage("send_daily_playlists", "--date", WHOLE_DAY)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     daily = app.mailgun.messages_to(email)[2:]
