@@ -1,9 +1,13 @@
-"""Staff see a subscriber's email of today in their own inbox: a test send, recorded nowhere."""
+"""Staff see a subscriber's email of today in their own inbox: a test send, recorded nowhere,
+whose links carry no token of the subscriber's."""
 
 import logging
+import re
 
 from anymail.exceptions import AnymailError
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMultiAlternatives
+from django.utils.html import escape
 
 from search import spotify
 
@@ -13,6 +17,10 @@ from ..models import Subscriber
 logger = logging.getLogger(__name__)
 
 TEST_SUBJECT_PREFIX = "[Test] "
+# Stands for every token in the copy's links: a path segment that opens nobody's page. The
+# manage and unsubscribe links are credentials, and staff who may only look must not hold them.
+LINKS_DISABLED = "links-disabled-in-a-test-send"
+LINKS_NOTE = "Links are disabled in a test send: they open no one's page."
 
 
 class TestSendRefused(Exception):
@@ -45,6 +53,7 @@ def daily_email_test_send(*, subscriber: Subscriber, staff_user: AbstractBaseUse
         },
         "X-Funky-Test-Send": f"copy of {subscriber.email}'s email, for {address}",
     }
+    _disable_links(message, tokens=_tokens_of(subscriber))
     message.metadata = {"test_send": "1"}  # type: ignore[attr-defined]  # anymail: not a daily email
     try:
         message.send()
@@ -57,3 +66,37 @@ def daily_email_test_send(*, subscriber: Subscriber, staff_user: AbstractBaseUse
         staff_user.get_username(),
     )
     return address
+
+
+def _tokens_of(subscriber: Subscriber) -> list[str]:
+    """Every secret a link of theirs may carry: the manage token and each mood's token."""
+    return [subscriber.manage_token, *subscriber.subscriptions.values_list("token", flat=True)]
+
+
+def _disable_links(message: EmailMultiAlternatives, *, tokens: list[str]) -> None:
+    """Put LINKS_DISABLED where any of `tokens` is, in the subject, the headers and both
+    bodies, and say so at the top of each body. The tokens are random and 43 characters
+    long, so a plain replacement cannot touch anything else."""
+
+    def disabled(text: str) -> str:
+        for token in tokens:
+            text = text.replace(token, LINKS_DISABLED)
+        return text
+
+    message.subject = disabled(message.subject)
+    message.extra_headers = {name: disabled(value) for name, value in message.extra_headers.items()}
+    message.body = f"{LINKS_NOTE}\n\n{disabled(message.body)}"
+    alternatives, message.alternatives = message.alternatives, []
+    for content, mimetype in alternatives:
+        if mimetype == "text/html":
+            content = _html_with_note(disabled(str(content)))
+        message.attach_alternative(content, mimetype)
+
+
+def _html_with_note(html: str) -> str:
+    """The note as the first paragraph of the body (the document's own <body> tag kept)."""
+    note = f'<p style="font-weight:bold;">{escape(LINKS_NOTE)}</p>'
+    opening = re.search(r"<body[^>]*>", html)
+    if opening is None:
+        return note + html
+    return f"{html[: opening.end()]}\n  {note}{html[opening.end() :]}"

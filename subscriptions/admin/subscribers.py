@@ -97,12 +97,15 @@ class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
             Subscriber.objects.filter(pk__in=queryset.values("pk"))
         )
 
+    # "change": the copy shows what only the subscriber's own pages show (their moods, what
+    # they were sent), so staff who may only look at the list do not get it.
     @admin.action(
-        description="Send me this subscriber's email of today (a test)", permissions=["view"]
+        description="Send me this subscriber's email of today (a test)", permissions=["change"]
     )
     def send_me_todays_email(self, request: StaffRequest, queryset: QuerySet[Subscriber]) -> None:
-        """One subscriber at a time: the email goes to the staff member, marked as a test, and
-        is recorded neither as the subscriber's email nor in their history."""
+        """One subscriber at a time: the email goes to the staff member, marked as a test, with
+        placeholder links, and is recorded neither as the subscriber's email nor in their
+        history."""
         chosen = list(queryset[:2])
         if len(chosen) != 1:
             self.message_user(request, "Choose exactly one subscriber.", messages.WARNING)
@@ -117,7 +120,7 @@ class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
         self.message_user(
             request,
             f"Sent {chosen[0].email}'s email of today to {address}, marked as a test. "
-            "Its links are theirs: unsubscribing from it unsubscribes them.",
+            "Its links are disabled: they open none of the subscriber's pages.",
             messages.SUCCESS,
         )
 

@@ -1,7 +1,10 @@
 """The admin's "send me today's email": the staff member gets a marked copy; nothing is kept."""
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import Permission, User
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from subscriptions.admin.staff_mail import TEST_SUBJECT_PREFIX
@@ -11,6 +14,8 @@ from subscriptions.tests import factories
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:subscriptions_subscriber_changelist"
+# What stands for every token in a test send's links: a path segment that opens no page.
+LINKS_DISABLED = "links-disabled-in-a-test-send"
 
 
 @pytest.fixture(autouse=True)
@@ -95,3 +100,49 @@ def test_a_mail_service_refusal_is_a_message_not_an_error(admin_client, admin_us
 
     assert response.status_code == 200
     assert "The mail service refused the test send" in response.content.decode()
+
+
+# -- who may, and what the copy carries ------------------------------------------------------
+
+
+def staff_with(*codenames, email="staff@funky.example"):
+    user = User.objects.create_user("staff", email, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_view_only_staff_are_not_offered_the_test_send_and_get_no_email():
+    subscriber = factories.subscription("ann@example.org", "jazz").subscriber
+    viewer = staff_with("view_subscriber")
+
+    assert 'value="send_me_todays_email"' not in viewer.get(reverse(CHANGELIST)).content.decode()
+    page = act(viewer, [subscriber]).content.decode()
+
+    assert "No action selected." in page
+    assert mail.outbox == []
+
+
+def test_the_copy_carries_no_working_token_only_placeholder_links():
+    ann = factories.subscription("ann@example.org", "jazz").subscriber
+    factories.subscription("ann@example.org", "calm jazz")
+    editor = staff_with("view_subscriber", "change_subscriber")
+    secrets = [ann.manage_token, *ann.subscriptions.values_list("token", flat=True)]
+
+    page = act(editor, [ann]).content.decode()
+
+    assert "Its links are disabled" in page
+    [message] = mail.outbox
+    html = message.alternatives[0][0]
+    everything = "\n".join(
+        [message.subject, message.body, html, *map(str, message.extra_headers.values())]
+    )
+    assert not [secret for secret in secrets if secret in everything]
+    assert "Links are disabled in a test send" in message.body
+    assert "Links are disabled in a test send" in html
+    placeholder = f"{settings.SITE_URL}/subscriptions/manage/{LINKS_DISABLED}/"
+    assert placeholder in message.body and placeholder in html
+    assert f"/subscriptions/unsubscribe/{LINKS_DISABLED}/" in message.body
+    # The placeholders open nothing: no page of anyone's.
+    assert Client().get(placeholder.removeprefix(settings.SITE_URL)).status_code == 404
