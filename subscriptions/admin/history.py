@@ -65,9 +65,8 @@ class SentPlaylistAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(EmailEvent)
 class EmailEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "recipient", "event_type", "reason", "staff_user", "received_at"]
+    list_display = ["occurred_at", "recipient", "event_type", "reason", "staff_name", "received_at"]
     list_filter = ["event_type", "occurred_at"]
-    list_select_related = ["staff_user"]
     search_fields = ["recipient", "subscriber__email", "event_id", "message_id"]
     date_hierarchy = "occurred_at"
 

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
 Kind = SubscribeEmail.Kind
+# The reason the person's own pages and data download show: which member of staff it was is
+# for staff only (EmailEvent.staff_user and staff_name).
+CLEARED_BY_STAFF = "Cleared by staff"
 
 
 def address_suppression_clear(*, email: str, staff_user: User) -> bool:
@@ -35,7 +38,7 @@ def address_suppression_clear(*, email: str, staff_user: User) -> bool:
     The subscriber's state becomes active again, and with it the subscriptions the person
     left active: the stop was on the inbox, not on their choices (a pending one still needs
     its confirmation). Recorded as an event naming the staff user; a complaint that arrives
-    later counts again.
+    later counts again. The reason the person sees names no one: see CLEARED_BY_STAFF.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -46,10 +49,9 @@ def address_suppression_clear(*, email: str, staff_user: User) -> bool:
         )
         if subscriber is None:
             return False
-        cleared_by = f"Cleared by {staff_user.get_username()}"
         subscriber.state = Subscriber.State.ACTIVE
         subscriber.state_changed_at = now
-        subscriber.state_reason = cleared_by
+        subscriber.state_reason = CLEARED_BY_STAFF
         subscriber.save(update_fields=["state", "state_changed_at", "state_reason"])
         EmailEvent.objects.create(
             subscriber=subscriber,
@@ -57,8 +59,9 @@ def address_suppression_clear(*, email: str, staff_user: User) -> bool:
             event_type=EmailEvent.Type.SUPPRESSION_CLEARED,
             event_id=f"staff:{uuid.uuid4()}",
             occurred_at=now,
-            reason=cleared_by,
+            reason=CLEARED_BY_STAFF,
             staff_user=staff_user,
+            staff_name=staff_user.get_username(),
         )
     logger.info("Suppression of an address cleared by staff.")
     return True

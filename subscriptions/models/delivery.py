@@ -137,7 +137,8 @@ class EmailEvent(models.Model):
     reason = models.TextField(blank=True)
     message_id = models.CharField("message id", max_length=255, blank=True)
     received_at = models.DateTimeField("received", auto_now_add=True)
-    # Who cleared a suppression; the reason keeps their name should the account go.
+    # Who cleared a suppression, for staff: staff_name keeps it should the account go. Never
+    # in `reason`, which the person's own data download shows.
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="staff user",
@@ -146,6 +147,7 @@ class EmailEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    staff_name = models.CharField("cleared by", max_length=150, blank=True)
 
     class Meta:
         verbose_name = "email event"

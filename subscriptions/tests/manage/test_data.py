@@ -7,7 +7,10 @@ import re
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.core import mail
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from subscriptions import services
@@ -207,3 +210,33 @@ def test_erase_reads_the_inbox_state_as_it_is_when_it_runs(listener):
 
     assert manage.subscriber_erase(subscriber=subscriber) is True
     assert SuppressedInbox.objects.get().reason == "complained"
+
+
+def test_the_download_and_the_page_name_no_member_of_staff(listener):
+    """Staff clearing a bounce is the person's business; who among staff did it is not."""
+    subscriber, _ = listener
+    services.email_event_record(
+        email="listener@example.com",
+        event_type=EmailEvent.Type.BOUNCED,
+        event_id="evt-bounce",
+        occurred_at=timezone.now(),
+    )
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("kim-from-support", "kim@funky.example"))
+    staff.post(
+        reverse("admin:subscriptions_subscriber_changelist"),
+        {"action": "clear_suppression", "_selected_action": [subscriber.pk]},
+    )
+    cleared = EmailEvent.objects.get(event_type=EmailEvent.Type.SUPPRESSION_CLEARED)
+    assert cleared.staff_user.username == "kim-from-support"  # the admin still knows
+
+    page = browser(manage_url(subscriber))
+    response = page.post_form({"action": "export"})
+
+    data = json.loads(response.content)
+    assert data["subscriber"]["delivery_state_reason"] == "Cleared by staff"
+    assert [e["reason"] for e in data["delivery_events"] if e["event"] == "cleared"] == [
+        "Cleared by staff"
+    ]
+    assert "kim" not in response.content.decode()
+    assert "kim" not in page.get(manage_url(subscriber)).content.decode()
