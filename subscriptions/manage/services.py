@@ -5,7 +5,10 @@ import enum
 import logging
 
 from anymail.exceptions import AnymailError
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import emails, ratelimit, selectors, services
@@ -23,6 +26,8 @@ from . import selectors as manage_selectors
 logger = logging.getLogger(__name__)
 
 Status = Subscription.Status
+# What an erased person's rows are called in the admin's history of staff actions.
+ERASED_IN_ADMIN_LOG = "(erased)"
 
 
 class MoodOutcome(enum.Enum):
@@ -115,7 +120,7 @@ def subscriber_erase(*, subscriber: Subscriber) -> bool:
 
     An inbox that bounced or complained leaves one SuppressedInbox row, a one-way digest of
     its key, which the subscribe form checks so that it is never mailed again. True when it
-    did."""
+    did. Staff's edits of its rows stay in the admin's log without anything that names it."""
     with transaction.atomic():
         # Its state as it is now: a complaint may have come in since the page was opened, and
         # one arriving meanwhile waits for this to commit.
@@ -127,9 +132,22 @@ def subscriber_erase(*, subscriber: Subscriber) -> bool:
             )
         # Events recorded while the inbox had no subscriber carry only its address.
         manage_selectors.subscriber_events(subscriber=subscriber).delete()
+        _admin_log_anonymise(subscriber)
         Subscriber.objects.filter(pk=subscriber.pk).delete()
     logger.info("A subscriber erased their data (suppression kept: %s).", bool(reason))
     return bool(reason)
+
+
+def _admin_log_anonymise(subscriber: Subscriber) -> None:
+    """The admin's log entries for the subscriber and its subscriptions keep who did what
+    kind of change when; the row they point at, its name (the address) and the message
+    (which names inline rows by their address too) go."""
+    subscription_ids = [str(pk) for pk in subscriber.subscriptions.values_list("pk", flat=True)]
+    of_model = ContentType.objects.get_for_model
+    LogEntry.objects.filter(
+        Q(content_type=of_model(Subscriber), object_id=str(subscriber.pk))
+        | Q(content_type=of_model(Subscription), object_id__in=subscription_ids)
+    ).update(object_id=None, object_repr=ERASED_IN_ADMIN_LOG, change_message="")
 
 
 class LinkOutcome(enum.Enum):

@@ -4,10 +4,13 @@ inbox leaves behind)."""
 import datetime
 import json
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -21,6 +24,7 @@ from subscriptions.models import (
     EmailEvent,
     SentPlaylist,
     SubscribeEmail,
+    Subscriber,
     Subscription,
     SuppressedInbox,
 )
@@ -240,3 +244,74 @@ def test_the_download_and_the_page_name_no_member_of_staff(listener):
     ]
     assert "kim" not in response.content.decode()
     assert "kim" not in page.get(manage_url(subscriber)).content.decode()
+
+
+class _FormFields(HTMLParser):
+    """The hidden inputs of an admin change page: its inline management forms and row ids."""
+
+    def __init__(self):
+        super().__init__()
+        self.values = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.values[attrs["name"]] = attrs.get("value") or ""
+
+
+def admin_edit(staff, url, **changes):
+    """Save an admin change form as a person would: the page's own fields, some changed."""
+    fields = _FormFields()
+    fields.feed(staff.get(url).content.decode())
+    fields.values.pop("csrfmiddlewaretoken", None)
+    response = staff.post(url, {**fields.values, **changes})
+    assert response.status_code == 302, response.content.decode()
+
+
+def test_erase_leaves_nothing_in_the_admin_log_that_names_the_person(listener):
+    subscriber, other = listener
+    happy = subscriber.subscriptions.get(term="happy")
+    staff = Client()
+    admin_user = User.objects.create_superuser("kim", "kim@funky.example")
+    staff.force_login(admin_user)
+    admin_edit(
+        staff,
+        reverse("admin:subscriptions_subscriber_change", args=[subscriber.pk]),
+        paused_until="2027-01-31",
+    )
+    admin_edit(
+        staff,
+        reverse("admin:subscriptions_subscription_change", args=[happy.pk]),
+        email=subscriber.email,
+        term="happy songs",
+        status="active",
+    )
+    admin_edit(
+        staff,
+        reverse("admin:subscriptions_subscription_change", args=[other.pk]),
+        email=other.subscriber.email,
+        term="happy songs",
+        status="active",
+    )
+    mine = [
+        (ContentType.objects.get_for_model(Subscriber), str(subscriber.pk)),
+        (ContentType.objects.get_for_model(Subscription), str(happy.pk)),
+    ]
+
+    def logged():
+        return [(entry.content_type, entry.object_id) for entry in LogEntry.objects.all()]
+
+    assert set(mine) <= set(logged())
+    assert LogEntry.objects.filter(object_repr__icontains="listener@example.com").exists()
+
+    browser(manage_url(subscriber)).post_form({"action": "erase", "confirm": "on"})
+
+    assert not set(mine) & set(logged())
+    for entry in LogEntry.objects.all():
+        text = f"{entry.object_id} {entry.object_repr} {entry.change_message}".lower()
+        assert "listener@example.com" not in text
+    # What staff did stays on record (who and when), with nothing about whom.
+    assert LogEntry.objects.filter(user=admin_user).count() == 3
+    recent_actions = staff.get(reverse("admin:index")).content.decode()
+    assert "(erased)" in recent_actions and "listener@example.com" not in recent_actions
+    assert LogEntry.objects.filter(object_repr__icontains="someone-else@example.com").exists()
