@@ -441,6 +441,9 @@ SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int(
 # A confirmation link works this many days after its email; then the pending subscription
 # expires (python manage.py expire_pending_subscriptions removes it).
 PENDING_CONFIRMATION_DAYS = env_int("PENDING_CONFIRMATION_DAYS", 7, minimum=1, maximum=3650)
+# "Lost your link?" mails one inbox its manage link at most once in this many minutes, whoever
+# asks (counted in the "ratelimit" cache); no daily cap, so nobody can lock the owner out.
+LOST_LINK_RESEND_MINUTES = env_int("LOST_LINK_RESEND_MINUTES", 10, minimum=1, maximum=24 * 60)
 # Heroku's router appends the connecting address to X-Forwarded-For, so its last hop is the one
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).

@@ -1,5 +1,5 @@
 """Abuse limits for the subscribe form: posts per client IP in a cache, emails per inbox in the
-database.
+database; and how often "Lost your link?" may mail one inbox, in the cache.
 
 Posts per IP are counted in the "ratelimit" cache, an alias of their own (settings.CACHES), so
 the page cache cannot evict them. When that cache fails (Redis down, or full and refusing
@@ -21,6 +21,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .addresses import canonical_email
 from .models import SubscribeEmail, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ DAY = 24 * HOUR
 IPV6_PREFIX = 64
 
 
+def _cache_key(scope: str, key: str) -> str:
+    return f"ratelimit:{scope}:{hashlib.sha256(str(key).encode()).hexdigest()[:32]}"
+
+
 def hit(*, scope: str, key: str, limit: int, period: int) -> bool:
     """Count one hit on (scope, key); True while the count stays within `limit` per `period`.
 
@@ -39,14 +44,22 @@ def hit(*, scope: str, key: str, limit: int, period: int) -> bool:
     attacker gets a fresh allowance. `add` and `incr` are atomic in Redis, so concurrent
     requests in several processes cannot both slip under the limit.
     """
-    digest = hashlib.sha256(str(key).encode()).hexdigest()[:32]
-    cache_key = f"ratelimit:{scope}:{digest}"
+    cache_key = _cache_key(scope, key)
     try:
         count = _count(caches["ratelimit"], cache_key, period)
     except Exception:  # whatever the backend raises: redis-py's errors, OSError, ...
         logger.warning("Rate-limit cache failed; counting in this process.", exc_info=True)
         count = _count(caches["ratelimit-fallback"], cache_key, period)
     return count <= limit
+
+
+def forget(*, scope: str, key: str) -> None:
+    """Drop the count of (scope, key): what it counted did not happen after all."""
+    for alias in ("ratelimit", "ratelimit-fallback"):
+        try:
+            caches[alias].delete(_cache_key(scope, key))
+        except Exception:  # as in hit(): an unreachable cache forgets nothing, and says so
+            logger.warning("Rate-limit cache failed; a count was not dropped.", exc_info=True)
 
 
 def _count(cache, cache_key, period):
@@ -115,3 +128,22 @@ def inbox_email_reserve(*, subscriber: Subscriber, kind: str) -> SubscribeEmail 
         booking.delete()
         return None
     return booking
+
+
+def manage_link_due(*, email: str) -> bool:
+    """ "Lost your link?": True when the inbox `email` reaches may be mailed its manage link now,
+    at most once per LOST_LINK_RESEND_MINUTES whoever asks. Counted for any address, known
+    or not, in the cache (no row is written for an address we do not know, and the work is the
+    same either way); there is no daily cap, so asking cannot lock the owner out: within the
+    interval the link has just gone to their inbox."""
+    return hit(
+        scope="lost-link-inbox",
+        key=canonical_email(email),
+        limit=1,
+        period=settings.LOST_LINK_RESEND_MINUTES * 60,
+    )
+
+
+def manage_link_release(*, email: str) -> None:
+    """The link could not be sent: the next request may send it at once."""
+    forget(scope="lost-link-inbox", key=canonical_email(email))

@@ -4,9 +4,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from ..addresses import canonical_email
 from ..models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
 Status = Subscription.Status
@@ -18,6 +19,16 @@ def subscriber_by_manage_token(*, token: str) -> Subscriber:
     if len(token) > MANAGE_TOKEN_MAX_LENGTH:
         raise Subscriber.DoesNotExist
     return Subscriber.objects.get(manage_token=token)
+
+
+def manage_link_recipient(*, email: str) -> Subscriber | None:
+    """The subscriber whose manage link "Lost your link?" may mail to `email`: its inbox has
+    subscriptions and is not suppressed. One query, the same whether or not it finds one."""
+    return (
+        Subscriber.objects.filter(inbox_key=canonical_email(email), state=Subscriber.State.ACTIVE)
+        .filter(Exists(Subscription.objects.filter(subscriber=OuterRef("pk"))))
+        .first()
+    )
 
 
 def subscriber_suppression(*, subscriber: Subscriber) -> str | None:

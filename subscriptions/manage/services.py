@@ -14,7 +14,6 @@ from django.utils import timezone
 from .. import emails, ratelimit, selectors, services
 from ..addresses import plain_address
 from ..models import (
-    SubscribeEmail,
     Subscriber,
     Subscription,
     SuppressedInbox,
@@ -151,40 +150,38 @@ def _admin_log_anonymise(subscriber: Subscriber) -> None:
 
 
 class LinkOutcome(enum.Enum):
-    """What a "Lost your link?" request did. Never shown: every outcome but LIMITED gets the
-    same answer after the same work (one call to the mail backend), as with subscribing."""
+    """What a "Lost your link?" request did. Never shown: every outcome gets the same answer
+    after the same work (see manage_link_request)."""
 
     SENT = "sent"
-    WITHHELD = "withheld"  # no subscriptions, or a suppressed inbox: nothing delivered
-    LIMITED = "limited"
+    # Nothing delivered: no subscriptions, a suppressed inbox, or the link went to the inbox
+    # less than LOST_LINK_RESEND_MINUTES ago.
+    WITHHELD = "withheld"
 
 
 def manage_link_request(*, email: str) -> LinkOutcome:
     """Email the manage page's link to `email` if its inbox has subscriptions and may be
-    mailed. Raises addresses.InvalidAddress for an address that is not plain, and
-    services.ConfirmationNotSent when the mail backend fails (the email is then not held
-    against the inbox's limit)."""
+    mailed, at most once per LOST_LINK_RESEND_MINUTES (ratelimit.manage_link_due).
+
+    Known or not, every request does the same work, so neither the answer nor its time tells
+    whether we know the address: the same two reads, no write (nothing is stored about an
+    address we do not know), one count in the rate-limit cache, and one call to the mail
+    backend, in Mailgun's test mode when nothing is to be delivered. Raises
+    addresses.InvalidAddress for an address that is not plain, and
+    services.ConfirmationNotSent when the mail backend fails (the interval is then not
+    started, so a retry sends at once)."""
     email = plain_address(email)
-    # Made if it is new, as the subscribe form does: the limit's record points at it (and
-    # expiry removes a subscriber that never had a subscription).
-    subscriber = Subscriber.for_address(email)
-    deliver = (
-        subscriber.subscriptions.exists()
-        and manage_selectors.subscriber_suppression(subscriber=subscriber) is None
-        and not SuppressedInbox.covers(email)
-    )
-    kind = SubscribeEmail.Kind.MANAGE_LINK if deliver else SubscribeEmail.Kind.WITHHELD
-    booking = ratelimit.inbox_email_reserve(subscriber=subscriber, kind=kind)
-    if booking is None:
-        logger.info("Manage-link request over the inbox's daily limit; nothing sent.")
-        return LinkOutcome.LIMITED
+    subscriber = manage_selectors.manage_link_recipient(email=email)
+    erased_while_suppressed = SuppressedInbox.covers(email)
+    due = ratelimit.manage_link_due(email=email)
     try:
-        if deliver:
+        if subscriber is not None and not erased_while_suppressed and due:
             emails.send_manage_link(subscriber)
-        else:
-            emails.send_manage_link_withheld(email=email)
+            return LinkOutcome.SENT
+        emails.send_manage_link_withheld(email=email)
+        return LinkOutcome.WITHHELD
     except (AnymailError, OSError) as error:  # OSError covers SMTP and socket failures
-        booking.delete()
+        if due:
+            ratelimit.manage_link_release(email=email)
         logger.warning("Manage-link email not sent: %s", error)
         raise services.ConfirmationNotSent(str(error)) from error
-    return LinkOutcome.SENT if deliver else LinkOutcome.WITHHELD

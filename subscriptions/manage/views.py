@@ -4,6 +4,7 @@ import datetime
 import functools
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
@@ -203,7 +204,8 @@ ACTIONS = {
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def lost_link(request):
-    """ "Lost your link?": the same answer whether or not the address has subscriptions."""
+    """ "Lost your link?": the same answer, after the same work, whether or not the address
+    has subscriptions and whenever it last asked; the per-IP limit of the subscribe form."""
     if request.method != "POST":
         return render(request, "subscriptions/lost_link.html", {"form": LostLinkForm()})
     if not ratelimit.allow_subscribe_post(request):
@@ -212,10 +214,9 @@ def lost_link(request):
     if not form.is_valid():
         return render(request, "subscriptions/lost_link.html", {"form": form}, status=400)
     try:
-        outcome = manage.manage_link_request(email=form.cleaned_data["email"])
+        manage.manage_link_request(email=form.cleaned_data["email"])
     except services.ConfirmationNotSent:
         context = {"form": form, "send_failed": True}
         return render(request, "subscriptions/lost_link.html", context, status=503)
-    if outcome is manage.LinkOutcome.LIMITED:
-        return render(request, "subscriptions/rate_limited.html", status=429)
-    return render(request, "subscriptions/lost_link_sent.html", {"form": form})
+    context = {"form": form, "resend_minutes": settings.LOST_LINK_RESEND_MINUTES}
+    return render(request, "subscriptions/lost_link_sent.html", context)
