@@ -52,14 +52,17 @@ def _manage_url_of(subscription):
     return manage_url(subscription.subscriber)
 
 
-def render_confirmation(subscription: Subscription) -> tuple[str, str, str]:
-    """(subject, text, html) of the message that asks the subscriber's inbox to confirm."""
+def render_confirmation(
+    subscription: Subscription, *, sign_up: int | None = None
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the message that asks the subscriber's inbox to confirm;
+    its link names the sign-up (`sign_up`, a SubscribeEmail id) when there is one."""
     return _render(
         CONFIRM_TEMPLATES,
         {
             "subscription": subscription,
             "term": subscription.term,
-            "confirm_url": confirm_url(subscription),
+            "confirm_url": confirm_url(subscription, sign_up=sign_up),
             "manage_url": _manage_url_of(subscription),
         },
     )
@@ -86,9 +89,10 @@ def render_manage_link(subscriber: Subscriber) -> tuple[str, str, str]:
     )
 
 
-def send_confirmation(subscription: Subscription) -> None:
+def send_confirmation(subscription: Subscription, *, sign_up: int | None = None) -> None:
     """Send it now; the mail backend's errors (anymail's, SMTP's) propagate to the caller."""
-    _message(subscription.subscriber.email, render_confirmation(subscription)).send()
+    rendered = render_confirmation(subscription, sign_up=sign_up)
+    _message(subscription.subscriber.email, rendered).send()
 
 
 def send_already_subscribed(subscription: Subscription) -> None:

@@ -4,14 +4,19 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.http import urlencode
 
+# The confirmation link's query parameter naming the sign-up it was sent for.
+SIGN_UP_PARAMETER = "sign_up"
+
 
 def absolute_url(path):
     """SITE_URL + path: mail is rendered outside any request (the daily command)."""
     return f"{settings.SITE_URL}{path}"
 
 
-def confirm_url(subscription):
-    return absolute_url(reverse("subscriptions:confirm", kwargs={"token": subscription.token}))
+def confirm_url(subscription, *, sign_up=None):
+    """`sign_up`: the id of the sign-up's SubscribeEmail, whose schedule confirming takes."""
+    path = reverse("subscriptions:confirm", kwargs={"token": subscription.token})
+    return absolute_url(f"{path}?{urlencode({SIGN_UP_PARAMETER: sign_up})}" if sign_up else path)
 
 
 def unsubscribe_url(subscription):

@@ -108,8 +108,11 @@ def allow_subscribe_post(request: HttpRequest) -> bool:
     )
 
 
-def inbox_email_reserve(*, subscriber: Subscriber, kind: str) -> SubscribeEmail | None:
+def inbox_email_reserve(
+    *, subscriber: Subscriber, kind: str, schedule: dict | None = None
+) -> SubscribeEmail | None:
     """Book one subscribe-form email to a subscriber's inbox; None when it had its share.
+    `schedule`: what the sign-up asked for, kept on the booking for its confirmation link.
 
     At most SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY in any 24 hours, whatever the address's
     state (a confirmation, an "already subscribed" notice or a withheld stand-in all count),
@@ -121,7 +124,9 @@ def inbox_email_reserve(*, subscriber: Subscriber, kind: str) -> SubscribeEmail 
     the booking when the email could not be sent, so a retry is not held against it.
     """
     with transaction.atomic():
-        booking = SubscribeEmail.objects.create(subscriber=subscriber, kind=kind)
+        booking = SubscribeEmail.objects.create(
+            subscriber=subscriber, kind=kind, **(schedule or {})
+        )
     since = timezone.now() - datetime.timedelta(seconds=DAY)
     booked = SubscribeEmail.objects.filter(subscriber=subscriber, sent_at__gt=since)
     if booked.count() > settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY:

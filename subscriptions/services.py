@@ -51,6 +51,11 @@ def subscription_request(
 ) -> SubscribeOutcome:
     """Start (or nudge) the double opt-in of `email` for `term`.
 
+    `schedule` (time_zone, frequency, weekly_day) is what the sign-up asks for. It is kept
+    with this request's email, whose link names it, and applied only when that link is
+    confirmed while the inbox has no confirmed mood (subscription_confirm): anyone may post
+    the form with any address, and only the person who reads the inbox decides.
+
     Raises addresses.InvalidAddress for an address that is not plain (nothing changes), and
     ConfirmationNotSent when the email could not be sent; a subscription made by this call is
     then removed again, and the email is not held against the inbox's limit, so a retry
@@ -61,8 +66,6 @@ def subscription_request(
     subscription = None
     # The inbox's one subscriber, made now if it is new: the limit's record points at it.
     subscriber = Subscriber.for_address(email)
-    if schedule:
-        _schedule_new_subscriber(subscriber, schedule)
     # An inbox erased while suppressed is known only by its digest (manage.subscriber_erase).
     if selectors.address_has_complained(email=email) or SuppressedInbox.covers(email):
         kind = Kind.WITHHELD
@@ -71,7 +74,11 @@ def subscription_request(
         active = subscription is not None and subscription.status == Status.ACTIVE
         kind = Kind.ALREADY_SUBSCRIBED if active else Kind.CONFIRMATION
 
-    booking = ratelimit.inbox_email_reserve(subscriber=subscriber, kind=kind)
+    booking = ratelimit.inbox_email_reserve(
+        subscriber=subscriber,
+        kind=kind,
+        schedule=schedule if kind == Kind.CONFIRMATION else None,
+    )
     if booking is None:
         logger.info("Subscribe request over the inbox's daily limit; nothing sent.")
         return SubscribeOutcome.LIMITED
@@ -83,32 +90,28 @@ def subscription_request(
         if kind == Kind.ALREADY_SUBSCRIBED:
             _sending(emails.send_already_subscribed, subscription)
             return SubscribeOutcome.ALREADY_ACTIVE
-        return _confirm_pending(email=email, term=term, subscription=subscription)
+        return _confirm_pending(
+            email=email, term=term, subscription=subscription, sign_up=booking.pk
+        )
     except ConfirmationNotSent:
         booking.delete()
         raise
-
-
-def _schedule_new_subscriber(subscriber, schedule):
-    """A new subscriber starts with the form's time zone and frequency. A subscriber who
-    already has subscriptions keeps theirs: anyone may post the form with their address, and
-    only the manage page (behind their token) changes them."""
-    if subscriber.subscriptions.exists() or subscriber.last_sent_at is not None:
-        return
-    Subscriber.objects.filter(pk=subscriber.pk).update(**schedule)
 
 
 def subscriber_schedule_change(
     *, subscriber: Subscriber, time_zone: str, send_hour: int, frequency: str, weekly_day: int
 ) -> None:
     """Their hour, zone and frequency from now on. The next period's email follows them;
-    this period's, if it went, is not sent again (the claim and the 20-hour rule)."""
-    Subscriber.objects.filter(pk=subscriber.pk).update(
-        time_zone=time_zone, send_hour=send_hour, frequency=frequency, weekly_day=weekly_day
-    )
+    this period's, if it went, is not sent again (the claim and the 20-hour rule). Their own
+    choice, behind their token: no sign-up made before it overrides it when confirmed."""
+    with transaction.atomic():
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            time_zone=time_zone, send_hour=send_hour, frequency=frequency, weekly_day=weekly_day
+        )
+        subscriber.subscribe_emails.update(time_zone="", frequency="", weekly_day=None)
 
 
-def _confirm_pending(*, email, term, subscription):
+def _confirm_pending(*, email, term, subscription, sign_up):
     if subscription is not None and subscription.confirmation_expired():
         # Its link has expired: a new row gets a new link rather than reviving the old one.
         subscription.delete()
@@ -120,7 +123,7 @@ def _confirm_pending(*, email, term, subscription):
         _sending(emails.send_already_subscribed, subscription)
         return SubscribeOutcome.ALREADY_ACTIVE
     try:
-        _send_confirmation(subscription)
+        _send_confirmation(subscription, sign_up=sign_up)
     except ConfirmationNotSent:
         if created:
             subscription.delete()
@@ -151,8 +154,8 @@ def _sending(send, *args, **kwargs):
         raise ConfirmationNotSent(str(error)) from error
 
 
-def _send_confirmation(subscription):
-    _sending(emails.send_confirmation, subscription)
+def _send_confirmation(subscription, *, sign_up=None):
+    _sending(emails.send_confirmation, subscription, sign_up=sign_up)
     subscription.confirmation_sent_at = timezone.now()
     subscription.save(update_fields=["confirmation_sent_at"])
 
@@ -175,10 +178,15 @@ class Confirmation:
     first: bool = False
 
 
-def subscription_confirm(*, subscription: Subscription) -> Confirmation:
+def subscription_confirm(*, subscription: Subscription, sign_up: int | None = None) -> Confirmation:
     """Activate a pending subscription whose link has not expired, and lift a bounce of its
     subscriber. Confirming twice, or confirming a subscription that has ended or expired
-    since, changes nothing."""
+    since, changes nothing.
+
+    `sign_up` is the SubscribeEmail id the link named: the schedule that sign-up asked for
+    becomes the subscriber's when this confirms the inbox's first mood (a verified inbox's
+    schedule changes only on its schedule page). An id of another inbox's, or of none, is
+    ignored."""
     now = timezone.now()
     with transaction.atomic():
         # One confirmation of an inbox at a time, so that exactly one is its first.
@@ -199,8 +207,19 @@ def subscription_confirm(*, subscription: Subscription) -> Confirmation:
                 state_changed_at=now,
                 state_reason="Confirmed a subscription: the inbox receives mail again.",
             )
+            if first:
+                _schedule_from_sign_up(subscriber=subscriber, sign_up=sign_up)
     subscription.refresh_from_db()
     return Confirmation(subscription, first=bool(confirmed) and first)
+
+
+def _schedule_from_sign_up(*, subscriber, sign_up):
+    booking = SubscribeEmail.objects.filter(
+        pk=sign_up, subscriber=subscriber, kind=Kind.CONFIRMATION
+    ).first()
+    schedule = booking.requested_schedule if booking is not None else None
+    if schedule is not None:
+        Subscriber.objects.filter(pk=subscriber.pk).update(**schedule)
 
 
 def subscription_unsubscribe(*, subscription: Subscription, via: str) -> bool:

@@ -12,12 +12,14 @@ from django.views.decorators.http import require_http_methods
 from . import ratelimit, selectors, services
 from .daily.welcome import subscription_confirm_with_welcome
 from .forms import SubscribeForm
+from .links import SIGN_UP_PARAMETER
 from .manage.views import token_page
 from .models import Subscription
 
 logger = logging.getLogger(__name__)
 
 TOKEN_MAX_LENGTH = Subscription._meta.get_field("token").max_length
+SIGN_UP_MAX_DIGITS = 18  # below 2**63: a bigger id is no row's, and no database's integer
 
 
 def _subscription_or_404(token):
@@ -74,9 +76,12 @@ def subscribe(request):
 def confirm(request, token):
     """GET only shows a button: mail scanners open links, and must not subscribe anyone."""
     subscription = _subscription_or_404(token)
+    sign_up = _sign_up_of(request)
     welcome = None  # the day's email, when this was the inbox's first mood
     if request.method == "POST":
-        subscription, welcome = subscription_confirm_with_welcome(subscription=subscription)
+        subscription, welcome = subscription_confirm_with_welcome(
+            subscription=subscription, sign_up=sign_up
+        )
     expired = subscription.confirmation_expired()
     if subscription.status == Subscription.Status.PENDING and not expired:
         template = "subscriptions/confirm.html"
@@ -86,11 +91,21 @@ def confirm(request, token):
         template = "subscriptions/confirm_expired.html"
     context = {
         "subscription": subscription,
+        "sign_up": sign_up,
         "expired": expired,
         "confirmation_days": settings.PENDING_CONFIRMATION_DAYS,
         "welcome": welcome,
     }
     return render(request, template, context)
+
+
+def _sign_up_of(request):
+    """The sign-up a confirmation link names (links.SIGN_UP_PARAMETER), carried by the page's
+    form into its POST: a whole number that fits the database's ids, else None."""
+    value = request.POST.get(SIGN_UP_PARAMETER) or request.GET.get(SIGN_UP_PARAMETER) or ""
+    if value.isascii() and value.isdigit() and len(value) <= SIGN_UP_MAX_DIGITS:
+        return int(value)
+    return None
 
 
 # CSRF: RFC 8058 one-click POSTs come from mail providers with no cookie and no CSRF token, so

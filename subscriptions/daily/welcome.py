@@ -67,13 +67,14 @@ class Welcome:
 
 
 def subscription_confirm_with_welcome(
-    *, subscription: Subscription
+    *, subscription: Subscription, sign_up: int | None = None
 ) -> tuple[Subscription, Welcome | None]:
-    """Confirm `subscription` (`services.subscription_confirm`); when that was the first mood
-    of its inbox, send the day's email at once. Returns the subscription as it now stands and
-    the welcome (None for a later mood, or when nothing was confirmed): the confirmation holds
-    whatever happens to the email. Later moods join the next email."""
-    confirmation = services.subscription_confirm(subscription=subscription)
+    """Confirm `subscription` (`services.subscription_confirm`, which takes the schedule of
+    the sign-up `sign_up` names for a first mood); when that was the first mood of its inbox,
+    send the day's email at once, by that schedule. Returns the subscription as it now stands
+    and the welcome (None for a later mood, or when nothing was confirmed): the confirmation
+    holds whatever happens to the email. Later moods join the next email."""
+    confirmation = services.subscription_confirm(subscription=subscription, sign_up=sign_up)
     confirmed = confirmation.subscription
     if not confirmation.first:
         return confirmed, None

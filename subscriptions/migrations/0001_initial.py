@@ -8,94 +8,228 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='DailyEmail',
+            name="DailyEmail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, verbose_name='email address')),
-                ('day', models.DateField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed (will be retried)'), ('unknown', 'Unknown (no answer from Mailgun; not retried)'), ('skipped', 'Skipped (nothing new to send)')], default='pending', max_length=16)),
-                ('message_id', models.CharField(blank=True, max_length=255, verbose_name='message id')),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="email address")),
+                ("day", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed (will be retried)"),
+                            ("unknown", "Unknown (no answer from Mailgun; not retried)"),
+                            ("skipped", "Skipped (nothing new to send)"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "message_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="message id"),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'daily email',
-                'verbose_name_plural': 'daily emails',
-                'ordering': ['-day', 'email'],
-                'indexes': [models.Index(fields=['day', 'status'], name='dailyemail_day_status_idx')],
-                'constraints': [models.UniqueConstraint(fields=('email', 'day'), name='dailyemail_once_per_address_day')],
+                "verbose_name": "daily email",
+                "verbose_name_plural": "daily emails",
+                "ordering": ["-day", "email"],
+                "indexes": [
+                    models.Index(fields=["day", "status"], name="dailyemail_day_status_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("email", "day"), name="dailyemail_once_per_address_day"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='EmailEvent',
+            name="EmailEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, verbose_name='email address')),
-                ('event_type', models.CharField(choices=[('bounced', 'Bounced'), ('rejected', 'Rejected'), ('complained', 'Complained'), ('unsubscribed', 'Unsubscribed at Mailgun')], max_length=16, verbose_name='event')),
-                ('event_id', models.CharField(max_length=255, unique=True, verbose_name='event id')),
-                ('occurred_at', models.DateTimeField(verbose_name='occurred')),
-                ('reason', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, max_length=255, verbose_name='message id')),
-                ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="email address")),
+                (
+                    "event_type",
+                    models.CharField(
+                        choices=[
+                            ("bounced", "Bounced"),
+                            ("rejected", "Rejected"),
+                            ("complained", "Complained"),
+                            ("unsubscribed", "Unsubscribed at Mailgun"),
+                        ],
+                        max_length=16,
+                        verbose_name="event",
+                    ),
+                ),
+                (
+                    "event_id",
+                    models.CharField(max_length=255, unique=True, verbose_name="event id"),
+                ),
+                ("occurred_at", models.DateTimeField(verbose_name="occurred")),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "message_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="message id"),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True, verbose_name="received")),
             ],
             options={
-                'verbose_name': 'email event',
-                'verbose_name_plural': 'email events',
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['email', '-occurred_at'], name='emailevent_email_idx')],
+                "verbose_name": "email event",
+                "verbose_name_plural": "email events",
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["email", "-occurred_at"], name="emailevent_email_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, verbose_name='email address')),
-                ('term', models.CharField(max_length=100, verbose_name='search term')),
-                ('status', models.CharField(choices=[('pending', 'Pending confirmation'), ('active', 'Active'), ('unsubscribed', 'Unsubscribed'), ('bounced', 'Bounced'), ('complained', 'Complained (marked as spam)')], default='pending', max_length=16)),
-                ('token', models.CharField(default=subscriptions.models.new_token, editable=False, max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created')),
-                ('confirmation_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmation sent')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='confirmed')),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True, verbose_name='unsubscribed')),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='last sent')),
-                ('last_sent_on', models.DateField(blank=True, null=True, verbose_name='last sent on')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, verbose_name="email address")),
+                ("term", models.CharField(max_length=100, verbose_name="search term")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending confirmation"),
+                            ("active", "Active"),
+                            ("unsubscribed", "Unsubscribed"),
+                            ("bounced", "Bounced"),
+                            ("complained", "Complained (marked as spam)"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=subscriptions.models.new_token,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created"
+                    ),
+                ),
+                (
+                    "confirmation_sent_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="confirmation sent"),
+                ),
+                (
+                    "confirmed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="confirmed"),
+                ),
+                (
+                    "unsubscribed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="unsubscribed"),
+                ),
+                (
+                    "last_sent_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last sent"),
+                ),
+                (
+                    "last_sent_on",
+                    models.DateField(blank=True, null=True, verbose_name="last sent on"),
+                ),
             ],
             options={
-                'verbose_name': 'subscription',
-                'verbose_name_plural': 'subscriptions',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'last_sent_on'], name='subscription_due_idx'), models.Index(django.db.models.functions.text.Lower('email'), name='subscription_email_ci_idx')],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), django.db.models.functions.text.Lower('term'), condition=models.Q(('status__in', ['pending', 'active'])), name='subscription_one_live_per_email_term', violation_error_message='This address already has a pending or active subscription for this term.'), models.CheckConstraint(condition=models.Q(('term', ''), _negated=True), name='subscription_term_not_empty')],
+                "verbose_name": "subscription",
+                "verbose_name_plural": "subscriptions",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["status", "last_sent_on"], name="subscription_due_idx"),
+                    models.Index(
+                        django.db.models.functions.text.Lower("email"),
+                        name="subscription_email_ci_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("email"),
+                        django.db.models.functions.text.Lower("term"),
+                        condition=models.Q(("status__in", ["pending", "active"])),
+                        name="subscription_one_live_per_email_term",
+                        violation_error_message="This address already has a pending or active subscription for this term.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("term", ""), _negated=True),
+                        name="subscription_term_not_empty",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SentPlaylist',
+            name="SentPlaylist",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('playlist_id', models.CharField(max_length=64, verbose_name='Spotify id')),
-                ('name', models.CharField(max_length=300)),
-                ('web_url', models.URLField(max_length=500, verbose_name='web link')),
-                ('uri', models.CharField(max_length=200, verbose_name='Spotify URI')),
-                ('sent_on', models.DateField(verbose_name='sent on')),
-                ('message_id', models.CharField(blank=True, max_length=255, verbose_name='message id')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('subscription', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sent_playlists', to='subscriptions.subscription')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("playlist_id", models.CharField(max_length=64, verbose_name="Spotify id")),
+                ("name", models.CharField(max_length=300)),
+                ("web_url", models.URLField(max_length=500, verbose_name="web link")),
+                ("uri", models.CharField(max_length=200, verbose_name="Spotify URI")),
+                ("sent_on", models.DateField(verbose_name="sent on")),
+                (
+                    "message_id",
+                    models.CharField(blank=True, max_length=255, verbose_name="message id"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "subscription",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sent_playlists",
+                        to="subscriptions.subscription",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sent playlist',
-                'verbose_name_plural': 'sent playlists',
-                'ordering': ['-sent_on', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('subscription', 'playlist_id'), name='sentplaylist_once_per_subscription')],
+                "verbose_name": "sent playlist",
+                "verbose_name_plural": "sent playlists",
+                "ordering": ["-sent_on", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("subscription", "playlist_id"),
+                        name="sentplaylist_once_per_subscription",
+                    )
+                ],
             },
         ),
     ]

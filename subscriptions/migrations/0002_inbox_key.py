@@ -14,7 +14,6 @@ INBOX_KEY = models.CharField(
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("subscriptions", "0001_initial"),
     ]

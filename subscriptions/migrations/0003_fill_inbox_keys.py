@@ -36,7 +36,9 @@ def _end_duplicate_live_rows(Subscription):
         Subscription.objects.filter(status__in=LIVE)
         .annotate(
             term_ci=Lower("term"),
-            rank=Case(When(status="active", then=Value(0)), default=Value(1), output_field=IntegerField()),
+            rank=Case(
+                When(status="active", then=Value(0)), default=Value(1), output_field=IntegerField()
+            ),
         )
         .order_by("inbox_key", "term_ci", "rank", "created_at", "pk")
         .values_list("pk", "inbox_key", "term_ci")
@@ -62,7 +64,6 @@ def fill_inbox_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("subscriptions", "0002_inbox_key"),
     ]

@@ -4,24 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0005_subscribeemail'),
+        ("subscriptions", "0005_subscribeemail"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookSignature',
+            name="WebhookSignature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=255, unique=True)),
-                ('signed_at', models.DateTimeField(db_index=True, verbose_name='signed')),
-                ('body_digest', models.CharField(max_length=64, verbose_name='body digest')),
-                ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=255, unique=True)),
+                ("signed_at", models.DateTimeField(db_index=True, verbose_name="signed")),
+                ("body_digest", models.CharField(max_length=64, verbose_name="body digest")),
+                ("received_at", models.DateTimeField(auto_now_add=True, verbose_name="received")),
             ],
             options={
-                'verbose_name': 'webhook signature',
-                'verbose_name_plural': 'webhook signatures',
+                "verbose_name": "webhook signature",
+                "verbose_name_plural": "webhook signatures",
             },
         ),
     ]

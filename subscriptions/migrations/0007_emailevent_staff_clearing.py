@@ -6,21 +6,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0006_webhook_signatures'),
+        ("subscriptions", "0006_webhook_signatures"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='emailevent',
-            name='staff_user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='staff user'),
+            model_name="emailevent",
+            name="staff_user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="staff user",
+            ),
         ),
         migrations.AlterField(
-            model_name='emailevent',
-            name='event_type',
-            field=models.CharField(choices=[('bounced', 'Bounced'), ('rejected', 'Rejected'), ('complained', 'Complained'), ('unsubscribed', 'Unsubscribed at Mailgun'), ('cleared', 'Bounce/complaint cleared by staff')], max_length=16, verbose_name='event'),
+            model_name="emailevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("bounced", "Bounced"),
+                    ("rejected", "Rejected"),
+                    ("complained", "Complained"),
+                    ("unsubscribed", "Unsubscribed at Mailgun"),
+                    ("cleared", "Bounce/complaint cleared by staff"),
+                ],
+                max_length=16,
+                verbose_name="event",
+            ),
         ),
     ]

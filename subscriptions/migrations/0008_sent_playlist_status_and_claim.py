@@ -5,34 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0007_emailevent_staff_clearing'),
+        ("subscriptions", "0007_emailevent_staff_clearing"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sentplaylist',
-            name='daily_email',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='picks', to='subscriptions.dailyemail', verbose_name='daily email'),
+            model_name="sentplaylist",
+            name="daily_email",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="picks",
+                to="subscriptions.dailyemail",
+                verbose_name="daily email",
+            ),
         ),
         migrations.AddField(
-            model_name='sentplaylist',
-            name='status',
-            field=models.CharField(choices=[('sent', 'Sent'), ('unknown', 'Unknown (handed to Mailgun; no answer yet)')], default='sent', max_length=16),
+            model_name="sentplaylist",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("sent", "Sent"),
+                    ("unknown", "Unknown (handed to Mailgun; no answer yet)"),
+                ],
+                default="sent",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='dailyemail',
-            name='email',
-            field=models.EmailField(max_length=254, verbose_name='inbox'),
+            model_name="dailyemail",
+            name="email",
+            field=models.EmailField(max_length=254, verbose_name="inbox"),
         ),
         migrations.AlterField(
-            model_name='dailyemail',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed (retried up to DAILY_MAX_ATTEMPTS times a day)'), ('unknown', 'Unknown (no answer from Mailgun yet; never resent)'), ('skipped', 'Skipped (nothing new to send)')], default='pending', max_length=16),
+            model_name="dailyemail",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed (retried up to DAILY_MAX_ATTEMPTS times a day)"),
+                    ("unknown", "Unknown (no answer from Mailgun yet; never resent)"),
+                    ("skipped", "Skipped (nothing new to send)"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='dailyemail',
-            index=models.Index(condition=models.Q(('status', 'unknown')), fields=['day'], name='dailyemail_unknown_idx'),
+            model_name="dailyemail",
+            index=models.Index(
+                condition=models.Q(("status", "unknown")),
+                fields=["day"],
+                name="dailyemail_unknown_idx",
+            ),
         ),
     ]

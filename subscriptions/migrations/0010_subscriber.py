@@ -8,51 +8,134 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0009_daily_email_inbox_keys'),
+        ("subscriptions", "0009_daily_email_inbox_keys"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Subscriber',
+            name="Subscriber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, validators=[subscriptions.addresses.validate_plain_address], verbose_name='email address')),
-                ('inbox_key', models.CharField(editable=False, help_text='The address with case, +tag and spelling removed: one key per inbox.', max_length=512, unique=True, verbose_name='inbox key')),
-                ('state', models.CharField(choices=[('active', 'Active'), ('bounced', 'Bounced'), ('complained', 'Complained (marked as spam)')], default='active', max_length=16, verbose_name='delivery state')),
-                ('state_changed_at', models.DateTimeField(blank=True, null=True, verbose_name='state changed')),
-                ('state_reason', models.TextField(blank=True, verbose_name='state reason')),
-                ('manage_token', models.CharField(default=subscriptions.models.new_token, editable=False, max_length=64, unique=True, verbose_name='manage token')),
-                ('paused_until', models.DateField(blank=True, help_text='Nothing is sent up to this day.', null=True, verbose_name='paused until')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='created')),
-                ('last_sent_at', models.DateTimeField(blank=True, null=True, verbose_name='last sent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "email",
+                    models.EmailField(
+                        max_length=254,
+                        validators=[subscriptions.addresses.validate_plain_address],
+                        verbose_name="email address",
+                    ),
+                ),
+                (
+                    "inbox_key",
+                    models.CharField(
+                        editable=False,
+                        help_text="The address with case, +tag and spelling removed: one key per inbox.",
+                        max_length=512,
+                        unique=True,
+                        verbose_name="inbox key",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("bounced", "Bounced"),
+                            ("complained", "Complained (marked as spam)"),
+                        ],
+                        default="active",
+                        max_length=16,
+                        verbose_name="delivery state",
+                    ),
+                ),
+                (
+                    "state_changed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="state changed"),
+                ),
+                ("state_reason", models.TextField(blank=True, verbose_name="state reason")),
+                (
+                    "manage_token",
+                    models.CharField(
+                        default=subscriptions.models.new_token,
+                        editable=False,
+                        max_length=64,
+                        unique=True,
+                        verbose_name="manage token",
+                    ),
+                ),
+                (
+                    "paused_until",
+                    models.DateField(
+                        blank=True,
+                        help_text="Nothing is sent up to this day.",
+                        null=True,
+                        verbose_name="paused until",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created"
+                    ),
+                ),
+                (
+                    "last_sent_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last sent"),
+                ),
             ],
             options={
-                'verbose_name': 'subscriber',
-                'verbose_name_plural': 'subscribers',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['state'], name='subscriber_state_idx')],
+                "verbose_name": "subscriber",
+                "verbose_name_plural": "subscribers",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["state"], name="subscriber_state_idx")],
             },
         ),
         migrations.AddField(
-            model_name='dailyemail',
-            name='subscriber',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='daily_emails', to='subscriptions.subscriber'),
+            model_name="dailyemail",
+            name="subscriber",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="daily_emails",
+                to="subscriptions.subscriber",
+            ),
         ),
         migrations.AddField(
-            model_name='emailevent',
-            name='subscriber',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='email_events', to='subscriptions.subscriber'),
+            model_name="emailevent",
+            name="subscriber",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="email_events",
+                to="subscriptions.subscriber",
+            ),
         ),
         migrations.AddField(
-            model_name='subscribeemail',
-            name='subscriber',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='subscribe_emails', to='subscriptions.subscriber'),
+            model_name="subscribeemail",
+            name="subscriber",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscribe_emails",
+                to="subscriptions.subscriber",
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='subscriber',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='subscriptions.subscriber'),
+            model_name="subscription",
+            name="subscriber",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscriptions",
+                to="subscriptions.subscriber",
+            ),
         ),
     ]

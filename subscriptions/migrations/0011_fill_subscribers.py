@@ -92,9 +92,7 @@ def fill_subscribers(apps, schema_editor):
             state_changed_at=changed_at,
             state_reason=reason,
             created_at=rows[0].created_at if rows else now,
-            last_sent_at=max(
-                (row.last_sent_at for row in rows if row.last_sent_at), default=None
-            ),
+            last_sent_at=max((row.last_sent_at for row in rows if row.last_sent_at), default=None),
         )
         live_terms = {row.term.lower() for row in live}
         for row in rows:
@@ -124,7 +122,10 @@ def fill_subscribers(apps, schema_editor):
     taken = set()
     claims = sorted(
         DailyEmail.objects.all(),
-        key=lambda claim: (claim.email != canonical_email(claim.email)[:EMAIL_MAX_LENGTH], claim.pk),
+        key=lambda claim: (
+            claim.email != canonical_email(claim.email)[:EMAIL_MAX_LENGTH],
+            claim.pk,
+        ),
     )
     for claim in claims:
         subscriber_id = subscribers.get(canonical_email(claim.email))

@@ -6,23 +6,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0011_fill_subscribers'),
+        ("subscriptions", "0011_fill_subscribers"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='subscription',
-            name='subscriber',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='subscriptions.subscriber'),
+            model_name="subscription",
+            name="subscriber",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscriptions",
+                to="subscriptions.subscriber",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dailyemail',
-            constraint=models.UniqueConstraint(fields=('subscriber', 'day'), name='dailyemail_once_per_subscriber_day'),
+            model_name="dailyemail",
+            constraint=models.UniqueConstraint(
+                fields=("subscriber", "day"), name="dailyemail_once_per_subscriber_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.UniqueConstraint(models.F('subscriber'), django.db.models.functions.text.Lower('term'), condition=models.Q(('status__in', ('pending', 'active'))), name='subscription_one_live_per_subscriber_term', violation_error_message='This address already has a pending or active subscription for this term.'),
+            model_name="subscription",
+            constraint=models.UniqueConstraint(
+                models.F("subscriber"),
+                django.db.models.functions.text.Lower("term"),
+                condition=models.Q(("status__in", ("pending", "active"))),
+                name="subscription_one_live_per_subscriber_term",
+                violation_error_message="This address already has a pending or active subscription for this term.",
+            ),
         ),
     ]

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0012_subscriber_required'),
+        ("subscriptions", "0012_subscriber_required"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='subscription',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending confirmation'), ('active', 'Active'), ('unsubscribed', 'Unsubscribed')], default='pending', max_length=16),
+            model_name="subscription",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending confirmation"),
+                    ("active", "Active"),
+                    ("unsubscribed", "Unsubscribed"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
     ]

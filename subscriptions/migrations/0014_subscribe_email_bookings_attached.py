@@ -26,9 +26,8 @@ def restore_inbox_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0013_subscription_status_without_suppression'),
+        ("subscriptions", "0013_subscription_status_without_suppression"),
     ]
 
     operations = [

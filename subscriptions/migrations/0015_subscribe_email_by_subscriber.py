@@ -11,20 +11,26 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RemoveIndex(
-            model_name='subscribeemail',
-            name='subscribeemail_inbox_idx',
+            model_name="subscribeemail",
+            name="subscribeemail_inbox_idx",
         ),
         migrations.RemoveField(
-            model_name='subscribeemail',
-            name='inbox_key',
+            model_name="subscribeemail",
+            name="inbox_key",
         ),
         migrations.AlterField(
-            model_name='subscribeemail',
-            name='subscriber',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscribe_emails', to='subscriptions.subscriber'),
+            model_name="subscribeemail",
+            name="subscriber",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscribe_emails",
+                to="subscriptions.subscriber",
+            ),
         ),
         migrations.AddIndex(
-            model_name='subscribeemail',
-            index=models.Index(fields=['subscriber', 'sent_at'], name='subscribeemail_subscriber_idx'),
+            model_name="subscribeemail",
+            index=models.Index(
+                fields=["subscriber", "sent_at"], name="subscribeemail_subscriber_idx"
+            ),
         ),
     ]

@@ -7,58 +7,120 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0019_daily_email_by_subscriber'),
+        ("subscriptions", "0019_daily_email_by_subscriber"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SendRun',
+            name="SendRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('day', models.DateField()),
-                ('dry_run', models.BooleanField(default=False, verbose_name='dry run')),
-                ('outcome', models.CharField(choices=[('running', 'Running (or killed)'), ('sent', 'Sent'), ('some_failed', 'Some mail failed or unknown'), ('configuration', 'Configuration error'), ('breaker', 'Stopped by the complaint breaker'), ('crashed', 'Crashed')], default='running', max_length=16)),
-                ('exit_status', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='exit status')),
-                ('emails', models.PositiveIntegerField(default=0, verbose_name='sent')),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('unknown', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('spotify_calls', models.PositiveIntegerField(default=0, verbose_name='Spotify calls')),
-                ('mailgun_calls', models.PositiveIntegerField(default=0, verbose_name='Mailgun calls')),
-                ('seconds', models.FloatField(blank=True, null=True)),
-                ('summary', models.TextField(blank=True, verbose_name='summary line')),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="started"
+                    ),
+                ),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="finished"),
+                ),
+                ("day", models.DateField()),
+                ("dry_run", models.BooleanField(default=False, verbose_name="dry run")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running (or killed)"),
+                            ("sent", "Sent"),
+                            ("some_failed", "Some mail failed or unknown"),
+                            ("configuration", "Configuration error"),
+                            ("breaker", "Stopped by the complaint breaker"),
+                            ("crashed", "Crashed"),
+                        ],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "exit_status",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="exit status"
+                    ),
+                ),
+                ("emails", models.PositiveIntegerField(default=0, verbose_name="sent")),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("unknown", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                (
+                    "spotify_calls",
+                    models.PositiveIntegerField(default=0, verbose_name="Spotify calls"),
+                ),
+                (
+                    "mailgun_calls",
+                    models.PositiveIntegerField(default=0, verbose_name="Mailgun calls"),
+                ),
+                ("seconds", models.FloatField(blank=True, null=True)),
+                ("summary", models.TextField(blank=True, verbose_name="summary line")),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name': 'daily run',
-                'verbose_name_plural': 'daily runs',
-                'ordering': ['-started_at', '-id'],
+                "verbose_name": "daily run",
+                "verbose_name_plural": "daily runs",
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='unsubscribed_via',
-            field=models.CharField(blank=True, choices=[('link', 'Unsubscribe page'), ('manage', 'Manage page'), ('one_click', 'One-click (List-Unsubscribe)'), ('provider', "Mailgun (the inbox provider or Mailgun's own link)"), ('staff', 'Staff, in the admin')], max_length=16, verbose_name='unsubscribed through'),
+            model_name="subscription",
+            name="unsubscribed_via",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("link", "Unsubscribe page"),
+                    ("manage", "Manage page"),
+                    ("one_click", "One-click (List-Unsubscribe)"),
+                    ("provider", "Mailgun (the inbox provider or Mailgun's own link)"),
+                    ("staff", "Staff, in the admin"),
+                ],
+                max_length=16,
+                verbose_name="unsubscribed through",
+            ),
         ),
         migrations.CreateModel(
-            name='BreakerClearance',
+            name="BreakerClearance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('staff_name', models.CharField(max_length=150, verbose_name='cleared by')),
-                ('complaint_rate', models.FloatField(verbose_name='complaint rate when cleared')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='cleared')),
-                ('staff_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='staff user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(unique=True)),
+                ("staff_name", models.CharField(max_length=150, verbose_name="cleared by")),
+                ("complaint_rate", models.FloatField(verbose_name="complaint rate when cleared")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="cleared")),
+                (
+                    "staff_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="staff user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'complaint breaker clearance',
-                'verbose_name_plural': 'complaint breaker clearances',
-                'ordering': ['-day'],
+                "verbose_name": "complaint breaker clearance",
+                "verbose_name_plural": "complaint breaker clearances",
+                "ordering": ["-day"],
             },
         ),
     ]

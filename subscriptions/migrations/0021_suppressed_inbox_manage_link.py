@@ -5,28 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0020_send_runs_breaker_unsubscribe_via'),
+        ("subscriptions", "0020_send_runs_breaker_unsubscribe_via"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SuppressedInbox',
+            name="SuppressedInbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(editable=False, max_length=64, unique=True, verbose_name='inbox digest')),
-                ('reason', models.CharField(choices=[('bounced', 'Bounced'), ('complained', 'Complained (marked as spam)')], max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='erased')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "digest",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="inbox digest"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("bounced", "Bounced"),
+                            ("complained", "Complained (marked as spam)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="erased"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'suppressed inbox',
-                'verbose_name_plural': 'suppressed inboxes',
+                "verbose_name": "suppressed inbox",
+                "verbose_name_plural": "suppressed inboxes",
             },
         ),
         migrations.AlterField(
-            model_name='subscribeemail',
-            name='kind',
-            field=models.CharField(choices=[('confirmation', 'Confirmation'), ('already_subscribed', 'Already subscribed'), ('withheld', 'Withheld (suppressed address, not delivered)'), ('manage_link', 'Manage link')], max_length=24),
+            model_name="subscribeemail",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("confirmation", "Confirmation"),
+                    ("already_subscribed", "Already subscribed"),
+                    ("withheld", "Withheld (suppressed address, not delivered)"),
+                    ("manage_link", "Manage link"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

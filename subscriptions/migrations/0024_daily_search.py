@@ -5,26 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0023_subscriber_schedule'),
+        ("subscriptions", "0023_subscriber_schedule"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailySearch',
+            name="DailySearch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(help_text="The site's date (TIME_ZONE) the answer is for.")),
-                ('term', models.CharField(max_length=100, verbose_name='search term')),
-                ('page', models.PositiveSmallIntegerField(default=1)),
-                ('results', models.JSONField(help_text='The PlaylistPage, as search.spotify parsed it.')),
-                ('fetched_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='fetched')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "day",
+                    models.DateField(help_text="The site's date (TIME_ZONE) the answer is for."),
+                ),
+                ("term", models.CharField(max_length=100, verbose_name="search term")),
+                ("page", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "results",
+                    models.JSONField(help_text="The PlaylistPage, as search.spotify parsed it."),
+                ),
+                (
+                    "fetched_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="fetched"),
+                ),
             ],
             options={
-                'verbose_name': 'daily search',
-                'verbose_name_plural': 'daily searches',
-                'constraints': [models.UniqueConstraint(fields=('day', 'term', 'page'), name='dailysearch_once')],
+                "verbose_name": "daily search",
+                "verbose_name_plural": "daily searches",
+                "constraints": [
+                    models.UniqueConstraint(fields=("day", "term", "page"), name="dailysearch_once")
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subscriptions', '0024_daily_search'),
+        ("subscriptions", "0024_daily_search"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sentplaylist',
-            name='image_url',
-            field=models.URLField(blank=True, max_length=500, verbose_name='cover'),
+            model_name="sentplaylist",
+            name="image_url",
+            field=models.URLField(blank=True, max_length=500, verbose_name="cover"),
         ),
     ]

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from ..addresses import canonical_email
-from .base import stored_address
+from .base import Frequency, Weekday, stored_address, validate_time_zone
 from .people import Subscriber, Subscription
 
 
@@ -190,6 +190,18 @@ class SubscribeEmail(models.Model):
     )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     sent_at = models.DateTimeField("sent", default=timezone.now)
+    # The schedule the sign-up asked for. Its confirmation link names this row, and confirming
+    # through it sets the subscriber's schedule if the inbox was not verified before: the
+    # person who proves they read the inbox decides, not whoever posted the address first.
+    time_zone = models.CharField(
+        "requested time zone", max_length=64, blank=True, validators=[validate_time_zone]
+    )
+    frequency = models.CharField(
+        "requested frequency", max_length=16, choices=Frequency.choices, blank=True
+    )
+    weekly_day = models.PositiveSmallIntegerField(
+        "requested weekday", choices=Weekday.choices, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = "subscribe email"
@@ -202,6 +214,17 @@ class SubscribeEmail(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def requested_schedule(self) -> dict | None:
+        """The Subscriber fields the sign-up asked for, or None when it asked for none."""
+        if not (self.time_zone and self.frequency and self.weekly_day is not None):
+            return None
+        return {
+            "time_zone": self.time_zone,
+            "frequency": self.frequency,
+            "weekly_day": self.weekly_day,
+        }
 
 
 def inbox_digest(inbox_key: str) -> str:

@@ -102,10 +102,13 @@ def test_confirmation_email_has_subject_text_html_and_absolute_link(client):
     link, token = confirm_url_in(message.body)
     assert token == subscription.token
     assert link == f"https://funky.example.com/subscriptions/confirm/{subscription.token}/"
+    # The link names its sign-up: confirming through it takes the schedule asked for there.
+    sign_up = SubscribeEmail.objects.get(subscriber=subscription.subscriber)
+    assert f"{link}?sign_up={sign_up.pk}\n" in message.body
     assert "'<b>rock</b> & roll'" in message.body  # plain text is not HTML-escaped
     [(html, mimetype)] = message.alternatives
     assert mimetype == "text/html"
-    assert f'href="{link}"' in html
+    assert f'href="{link}?sign_up={sign_up.pk}"' in html
     assert "&lt;b&gt;rock&lt;/b&gt; &amp; roll" in html
     assert "<b>rock</b>" not in html
 

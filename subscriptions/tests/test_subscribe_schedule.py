@@ -1,11 +1,16 @@
-"""The subscribe form's time zone (from the browser) and frequency."""
+"""The subscribe form's time zone (from the browser) and frequency: the schedule of the sign-up
+that is confirmed, never of whoever posted the address first."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
-from subscriptions.models import Subscriber, Subscription
+from subscriptions.models import SubscribeEmail, Subscriber, Subscription
 from subscriptions.tests import factories
 
 SUBSCRIBE_URL = reverse("subscriptions:subscribe")
@@ -18,6 +23,42 @@ def subscribe(client, email="new@example.org", **extra):
     return client.post(SUBSCRIBE_URL, data)
 
 
+def schedule_of(email):
+    subscriber = Subscriber.objects.get(inbox_key=email)
+    return subscriber.time_zone, subscriber.frequency, subscriber.weekly_day
+
+
+def confirm_link_in(message):
+    """The confirmation link of one email, as the inbox's owner would click it."""
+    match = re.search(r"https://funky\.example\.com(/subscriptions/confirm/\S+)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+class _ConfirmForm(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.action, self.fields = None, {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("method") == "post":
+            self.action = attrs["action"]
+        elif tag == "input" and attrs.get("name"):
+            self.fields[attrs["name"]] = attrs.get("value") or ""
+
+
+def confirm_as_a_browser(browser, link):
+    """Open the link, then press the page's Confirm button (its form, as the page has it)."""
+    page = browser.get(link)
+    assert page.status_code == 200
+    form = _ConfirmForm()
+    form.feed(page.content.decode())
+    response = browser.post(form.action, form.fields)
+    assert "subscriptions/confirmed.html" in [t.name for t in response.templates]
+    return response
+
+
 def test_the_form_offers_daily_preselected_and_a_hidden_time_zone_for_the_script(client, settings):
     html = client.get(SUBSCRIBE_URL).content.decode()
     assert '<option value="daily" data-phrase="every day" selected>' in html
@@ -26,9 +67,10 @@ def test_the_form_offers_daily_preselected_and_a_hidden_time_zone_for_the_script
     assert "<script>" not in html  # the zone is filled by static/js/site.js (CSP: no inline)
 
 
-def test_a_new_subscriber_starts_with_the_browsers_zone_and_the_chosen_frequency(client):
+def test_a_new_subscriber_gets_the_browsers_zone_and_the_chosen_frequency_on_confirming(client):
     response = subscribe(client, time_zone="Asia/Tokyo", frequency="weekly", weekly_day="4")
     assert response.status_code == 200
+    confirm_as_a_browser(Client(), confirm_link_in(mail.outbox[-1]))
     subscriber = Subscriber.objects.get(email="new@example.org")
     assert (subscriber.time_zone, subscriber.frequency, subscriber.weekly_day) == (
         "Asia/Tokyo",
@@ -42,11 +84,13 @@ def test_a_new_subscriber_starts_with_the_browsers_zone_and_the_chosen_frequency
 def test_a_missing_or_unknown_zone_is_the_sites_and_no_error(client, settings, zone):
     settings.TIME_ZONE = "Europe/Paris"
     assert subscribe(client, time_zone=zone).status_code == 200
+    confirm_as_a_browser(Client(), confirm_link_in(mail.outbox[-1]))
     assert Subscriber.objects.get(email="new@example.org").time_zone == "Europe/Paris"
 
 
 def test_without_the_new_fields_the_subscriber_gets_daily_in_the_sites_zone(client, settings):
     assert subscribe(client).status_code == 200
+    confirm_as_a_browser(Client(), confirm_link_in(mail.outbox[-1]))
     subscriber = Subscriber.objects.get(email="new@example.org")
     assert (subscriber.time_zone, subscriber.frequency) == (settings.TIME_ZONE, "daily")
 
@@ -125,6 +169,69 @@ def test_the_weekday_is_ignored_unless_the_email_is_weekly(client, frequency, we
     response = subscribe(client, frequency=frequency, weekly_day=weekly_day)
 
     assert response.status_code == 200
+    assert Subscription.objects.get().status == "pending"
+    confirm_as_a_browser(Client(), confirm_link_in(mail.outbox[-1]))
     subscriber = Subscriber.objects.get(email="new@example.org")
     assert (subscriber.frequency, subscriber.weekly_day) == (frequency, 0)
-    assert Subscription.objects.get().status == "pending"
+
+
+# -- whose schedule: the sign-up that is confirmed ---------------------------------------------
+
+ATTACKER = {"time_zone": "Pacific/Kiritimati", "frequency": "weekly", "weekly_day": "4"}
+OWNER = {"time_zone": "Europe/Paris", "frequency": "daily"}
+
+
+@pytest.mark.parametrize("attacker_term", ["happy", "jazz"])
+def test_the_owner_who_confirms_their_own_sign_up_gets_their_schedule(client, attacker_term):
+    subscribe(client, email="victim@example.org", term=attacker_term, **ATTACKER)
+    subscribe(client, email="victim@example.org", **OWNER)
+    owners_email = mail.outbox[-1]
+    # And the attacker again, after the owner: the last request must not decide either.
+    subscribe(client, email="Victim@example.org", term=attacker_term, **ATTACKER)
+    assert schedule_of("victim@example.org") == (settings.TIME_ZONE, "daily", 0)
+
+    confirm_as_a_browser(Client(), confirm_link_in(owners_email))
+
+    assert schedule_of("victim@example.org") == ("Europe/Paris", "daily", 0)
+
+
+def test_no_sign_up_changes_a_verified_inboxs_schedule_confirmed_or_not(client):
+    factories.subscription("known@example.org", term="jazz")
+    Subscriber.objects.update(time_zone="Europe/London", frequency="daily")
+
+    subscribe(client, email="known@example.org", term="calm", **ATTACKER)
+    assert schedule_of("known@example.org") == ("Europe/London", "daily", 0)
+    confirm_as_a_browser(Client(), confirm_link_in(mail.outbox[-1]))
+
+    assert Subscription.objects.get(term="calm").status == Subscription.Status.ACTIVE
+    assert schedule_of("known@example.org") == ("Europe/London", "daily", 0)
+
+
+def test_a_schedule_chosen_on_the_schedule_page_outlives_an_earlier_sign_up(client):
+    subscribe(client, email="new@example.org", **ATTACKER)
+    link = confirm_link_in(mail.outbox[-1])
+    subscriber = Subscriber.objects.get(inbox_key="new@example.org")
+    page = reverse("subscriptions:schedule", kwargs={"token": subscriber.manage_token})
+    chosen = {"time_zone": "Europe/Oslo", "send_hour": "9", "frequency": "weekdays"}
+    assert client.post(page, {**chosen, "weekly_day": "0"}).status_code == 200
+
+    confirm_as_a_browser(Client(), link)
+
+    assert schedule_of("new@example.org") == ("Europe/Oslo", "weekdays", 0)
+
+
+@pytest.mark.parametrize("sign_up", ["abc", "-1", "9" * 30, "{other}"])
+def test_a_confirm_link_naming_another_or_no_sign_up_confirms_and_takes_no_schedule(
+    client, sign_up
+):
+    subscribe(client, email="other@example.org", **ATTACKER)
+    other = SubscribeEmail.objects.get(subscriber__inbox_key="other@example.org")
+    subscribe(client, email="new@example.org")
+    path = confirm_link_in(mail.outbox[-1]).split("?")[0]
+    link = f"{path}?sign_up={sign_up.format(other=other.pk)}"
+
+    response = Client().post(link, {"sign_up": sign_up.format(other=other.pk)})
+
+    assert response.status_code == 200
+    assert Subscription.objects.get(subscriber__inbox_key="new@example.org").status == "active"
+    assert schedule_of("new@example.org") == (settings.TIME_ZONE, "daily", 0)

@@ -53,14 +53,16 @@ def subscribe(client, term, email=EMAIL):
 
 
 def confirm_path(fake_mailgun, term, email=EMAIL):
-    """The confirmation link the inbox got for `term`, as a path for the test client."""
+    """The confirmation link the inbox got for `term`, as a path for the test client (with the
+    sign-up it names: confirming through it takes that sign-up's time zone)."""
     [message] = [
         message
         for message in fake_mailgun.messages_to(email)
         if message["subject"] == f"Confirm your daily playlist for '{term}'"
     ]
     return re.search(
-        r"https://funky\.example\.com(/subscriptions/confirm/[\w-]+/)", message["text"]
+        r"https://funky\.example\.com(/subscriptions/confirm/[\w-]+/(?:\?sign_up=\d+)?)",
+        message["text"],
     )[1]
 
 
