@@ -441,6 +441,9 @@ SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY = env_int(
 # A confirmation link works this many days after its email; then the pending subscription
 # expires (python manage.py expire_pending_subscriptions removes it).
 PENDING_CONFIRMATION_DAYS = env_int("PENDING_CONFIRMATION_DAYS", 7, minimum=1, maximum=3650)
+# Live (pending or active) moods one inbox may have: each is a Spotify search a day and a pick in
+# its email. Adding or restarting one on the manage page counts too: at most this many a day.
+MAX_MOODS_PER_SUBSCRIBER = env_int("MAX_MOODS_PER_SUBSCRIBER", 20, minimum=1, maximum=100)
 # "Lost your link?" mails one inbox its manage link at most once in this many minutes, whoever
 # asks (counted in the "ratelimit" cache); no daily cap, so nobody can lock the owner out.
 LOST_LINK_RESEND_MINUTES = env_int("LOST_LINK_RESEND_MINUTES", 10, minimum=1, maximum=24 * 60)

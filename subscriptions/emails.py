@@ -2,8 +2,9 @@
 SITE_URL.
 
 Every subscribe request that is not refused sends one message, whatever the address's state:
-the confirmation (new or pending), a short "you are already subscribed" notice (active), or,
-for an address that bounced or complained, the same notice as a stand-in that Mailgun accepts
+the confirmation (new or pending), a short "you are already subscribed" notice (active), a
+"you have as many moods as we send" notice (MAX_MOODS_PER_SUBSCRIBER), or, for an address that
+bounced or complained, the same notice as a stand-in that Mailgun accepts
 in test mode and never delivers. Each answer then waits on the same Mailgun call, so how long
 the form takes does not tell who is subscribed.
 """
@@ -19,6 +20,7 @@ from .models import Subscriber, Subscription
 CONFIRM_TEMPLATES = "subscriptions/email/confirm"
 ALREADY_SUBSCRIBED_TEMPLATES = "subscriptions/email/already_subscribed"
 MANAGE_LINK_TEMPLATES = "subscriptions/email/manage_link"
+MOOD_LIMIT_TEMPLATES = "subscriptions/email/mood_limit"
 # Mailgun "will accept the message but will not send it" (Mailgun's user manual, "Sending in
 # Test Mode"); anymail passes esp_extra fields to the API as they are.
 MAILGUN_TEST_MODE = {"o:testmode": "yes"}
@@ -87,6 +89,19 @@ def render_manage_link(subscriber: Subscriber) -> tuple[str, str, str]:
     return _render(
         MANAGE_LINK_TEMPLATES, {"subscriber": subscriber, "manage_url": manage_url(subscriber)}
     )
+
+
+def render_mood_limit(subscriber: Subscriber, *, term: str, cap: int) -> tuple[str, str, str]:
+    """(subject, text, html) of the answer to a sign-up for one mood more than `cap`."""
+    return _render(
+        MOOD_LIMIT_TEMPLATES,
+        {"subscriber": subscriber, "term": term, "cap": cap, "manage_url": manage_url(subscriber)},
+    )
+
+
+def send_mood_limit(subscriber: Subscriber, *, term: str, cap: int) -> None:
+    """Send it now; errors propagate as for send_confirmation."""
+    _message(subscriber.email, render_mood_limit(subscriber, term=term, cap=cap)).send()
 
 
 def send_confirmation(subscription: Subscription, *, sign_up: int | None = None) -> None:

@@ -123,13 +123,38 @@ def inbox_email_reserve(
     count, so a race may refuse more than it must, never let one too many through.) Delete
     the booking when the email could not be sent, so a retry is not held against it.
     """
+    return _reserve(
+        subscriber=subscriber,
+        kind=kind,
+        counted=SubscribeEmail.EMAIL_KINDS,
+        limit=settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY,
+        schedule=schedule,
+    )
+
+
+def inbox_mood_add_reserve(*, subscriber: Subscriber) -> SubscribeEmail | None:
+    """Book one mood added or restarted on the manage page without an email; None when the
+    inbox had MAX_MOODS_PER_SUBSCRIBER of them in the last 24 hours, so stopping and adding
+    again cannot churn without end. Counted the way inbox_email_reserve counts, apart from
+    its emails; delete the booking when the mood was not added after all."""
+    return _reserve(
+        subscriber=subscriber,
+        kind=SubscribeEmail.Kind.MOOD_ADDED,
+        counted=(SubscribeEmail.Kind.MOOD_ADDED,),
+        limit=settings.MAX_MOODS_PER_SUBSCRIBER,
+    )
+
+
+def _reserve(*, subscriber, kind, counted, limit, schedule=None):
     with transaction.atomic():
         booking = SubscribeEmail.objects.create(
             subscriber=subscriber, kind=kind, **(schedule or {})
         )
     since = timezone.now() - datetime.timedelta(seconds=DAY)
-    booked = SubscribeEmail.objects.filter(subscriber=subscriber, sent_at__gt=since)
-    if booked.count() > settings.SUBSCRIBE_ATTEMPTS_PER_ADDRESS_PER_DAY:
+    booked = SubscribeEmail.objects.filter(
+        subscriber=subscriber, kind__in=counted, sent_at__gt=since
+    )
+    if booked.count() > limit:
         booking.delete()
         return None
     return booking

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import emails, ratelimit, selectors
+from . import emails, moods, ratelimit, selectors
 from .addresses import plain_address
 from .models import (
     SubscribeEmail,
@@ -43,6 +43,7 @@ class SubscribeOutcome(enum.Enum):
     RESENT = "resent"  # already pending: confirmation sent again
     ALREADY_ACTIVE = "already_active"  # the "you are already subscribed" notice sent
     SUPPRESSED = "suppressed"  # bounced or complained: nothing delivered (emails.send_withheld)
+    FULL = "full"  # MAX_MOODS_PER_SUBSCRIBER live moods already: the inbox is told so
     LIMITED = "limited"  # the inbox had its share of emails today: nothing sent
 
 
@@ -73,6 +74,8 @@ def subscription_request(
         subscription = selectors.live_subscription(email=email, term=term)
         active = subscription is not None and subscription.status == Status.ACTIVE
         kind = Kind.ALREADY_SUBSCRIBED if active else Kind.CONFIRMATION
+        if subscription is None and not moods.has_room(subscriber_id=subscriber.pk):
+            kind = Kind.MOOD_LIMIT
 
     booking = ratelimit.inbox_email_reserve(
         subscriber=subscriber,
@@ -90,35 +93,32 @@ def subscription_request(
         if kind == Kind.ALREADY_SUBSCRIBED:
             _sending(emails.send_already_subscribed, subscription)
             return SubscribeOutcome.ALREADY_ACTIVE
+        if kind == Kind.MOOD_LIMIT:
+            return _mood_limit(subscriber, term)
         return _confirm_pending(
-            email=email, term=term, subscription=subscription, sign_up=booking.pk
+            subscriber=subscriber, term=term, subscription=subscription, sign_up=booking.pk
         )
     except ConfirmationNotSent:
         booking.delete()
         raise
 
 
-def subscriber_schedule_change(
-    *, subscriber: Subscriber, time_zone: str, send_hour: int, frequency: str, weekly_day: int
-) -> None:
-    """Their hour, zone and frequency from now on. The next period's email follows them;
-    this period's, if it went, is not sent again (the claim and the 20-hour rule). Their own
-    choice, behind their token: no sign-up made before it overrides it when confirmed."""
-    with transaction.atomic():
-        Subscriber.objects.filter(pk=subscriber.pk).update(
-            time_zone=time_zone, send_hour=send_hour, frequency=frequency, weekly_day=weekly_day
-        )
-        subscriber.subscribe_emails.update(time_zone="", frequency="", weekly_day=None)
+def _mood_limit(subscriber, term):
+    _sending(emails.send_mood_limit, subscriber, term=term, cap=moods.mood_cap())
+    return SubscribeOutcome.FULL
 
 
-def _confirm_pending(*, email, term, subscription, sign_up):
+def _confirm_pending(*, subscriber, term, subscription, sign_up):
     if subscription is not None and subscription.confirmation_expired():
         # Its link has expired: a new row gets a new link rather than reviving the old one.
         subscription.delete()
         subscription = None
     created = False
     if subscription is None:
-        subscription, created = _create_pending(email=email, term=term)
+        try:
+            subscription, created = _create_pending(email=subscriber.email, term=term)
+        except moods.TooManyMoods:  # a request at the same moment took the last room
+            return _mood_limit(subscriber, term)
     if subscription.status == Status.ACTIVE:  # confirmed between our lookup and now
         _sending(emails.send_already_subscribed, subscription)
         return SubscribeOutcome.ALREADY_ACTIVE
@@ -133,10 +133,12 @@ def _confirm_pending(*, email, term, subscription, sign_up):
 
 def _create_pending(*, email, term):
     """(subscription, created). Two requests for the same pair may race here: the database's
-    one-live-per-pair constraint lets one insert win, and the loser uses the winner's row."""
+    one-live-per-pair constraint lets one insert win, and the loser uses the winner's row.
+    Raises moods.TooManyMoods when the inbox has no room for one more."""
     try:
         with transaction.atomic():
             subscriber = Subscriber.for_address(email)
+            moods.room_claim(subscriber_id=subscriber.pk)
             return Subscription.objects.create(subscriber=subscriber, term=term), True
     except IntegrityError:
         existing = selectors.live_subscription(email=email, term=term)
@@ -245,6 +247,7 @@ class MarkActiveResult(NamedTuple):
     activated: int
     conflicts: int
     suppressed: int
+    full: int  # the subscriber has MAX_MOODS_PER_SUBSCRIBER live moods already
 
 
 def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkActiveResult:
@@ -253,15 +256,18 @@ def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkA
     A subscription whose (subscriber, term) already has another live subscription is left
     alone (`conflicts`), since two live rows for one pair would mean two emails; so is every
     subscription of a subscriber that bounced or complained (`suppressed`): only
-    `address_suppression_clear` lifts that, so this never revives a complained inbox.
+    `address_suppression_clear` lifts that, so this never revives a complained inbox. Nor
+    does it revive a stopped one past the cap on live moods (`full`; subscriptions.moods).
     """
-    activated = conflicts = suppressed = 0
+    activated = conflicts = suppressed = full = 0
     for subscription in subscriptions.exclude(status=Status.ACTIVE).select_related("subscriber"):
         if subscription.subscriber.is_suppressed:
             suppressed += 1
             continue
         try:
             with transaction.atomic():
+                if not subscription.is_live:
+                    moods.room_claim(subscriber_id=subscription.subscriber_id)
                 Subscription.objects.filter(pk=subscription.pk).update(
                     status=Status.ACTIVE,
                     confirmed_at=Coalesce("confirmed_at", timezone.now()),
@@ -269,6 +275,8 @@ def subscriptions_mark_active(*, subscriptions: QuerySet[Subscription]) -> MarkA
                 )
         except IntegrityError:
             conflicts += 1
+        except moods.TooManyMoods:
+            full += 1
         else:
             activated += 1
-    return MarkActiveResult(activated, conflicts, suppressed)
+    return MarkActiveResult(activated, conflicts, suppressed, full)

@@ -83,9 +83,9 @@ def _disable_links(message: EmailMultiAlternatives, *, tokens: list[str]) -> Non
             text = text.replace(token, LINKS_DISABLED)
         return text
 
-    message.subject = disabled(message.subject)
+    message.subject = disabled(str(message.subject))
     message.extra_headers = {name: disabled(value) for name, value in message.extra_headers.items()}
-    message.body = f"{LINKS_NOTE}\n\n{disabled(message.body)}"
+    message.body = f"{LINKS_NOTE}\n\n{disabled(str(message.body))}"
     alternatives, message.alternatives = message.alternatives, []
     for content, mimetype in alternatives:
         if mimetype == "text/html":

@@ -1,6 +1,5 @@
 """Django admin for subscribers, what they were sent, and what Mailgun reported about them."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -8,17 +7,16 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from .. import selectors, services
-from ..forms import PlainEmailField
+from .. import moods, selectors, services
 from ..models import (
     EmailEvent,
     SentPlaylist,
     Subscriber,
     Subscription,
-    normalize_term,
 )
 from .history import ReadOnlyAdminMixin, spotify_link
 from .staff import InboxSearchMixin, StaffRequest, suppression_clear
+from .subscription_form import SubscriptionAdminForm
 
 RECENT_SENT_PLAYLISTS = 10
 RECENT_EVENTS = 5
@@ -61,49 +59,6 @@ class RecentSentPlaylistInline(ReadOnlyAdminMixin, admin.TabularInline):
     @admin.display(description="Spotify")
     def spotify_link(self, obj):
         return spotify_link(obj)
-
-
-class SubscriptionAdminForm(forms.ModelForm):
-    """The address is the subscriber's (one per inbox): correcting it here moves the
-    subscription to the subscriber of that inbox, made if it is new. Editing a subscription
-    back to life is "Mark active" by hand: the same guard holds."""
-
-    email = PlainEmailField(label="Email address")
-
-    class Meta:
-        model = Subscription
-        fields = ["term", "status"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.subscriber_id is not None:
-            self.fields["email"].initial = self.instance.subscriber.email
-
-    def clean(self):
-        cleaned = super().clean()
-        status, email, term = cleaned.get("status"), cleaned.get("email"), cleaned.get("term")
-        if not email:
-            return cleaned
-        reviving = status in Subscription.LIVE_STATUSES and (
-            self.instance.pk is None or self.instance.status not in Subscription.LIVE_STATUSES
-        )
-        if reviving and selectors.address_is_suppressed(email=email):
-            raise forms.ValidationError(
-                "This address bounced or complained. Clear its bounce/complaint with the "
-                "action on the subscriptions list first."
-            )
-        # The subscriber is not a field of the form, so the form leaves the model's
-        # one-live-per-subscriber-and-term constraint out: check it on the row as it will be.
-        subscriber = selectors.address_subscriber(email=email)
-        if subscriber is not None and term:
-            Subscription(
-                pk=self.instance.pk, subscriber=subscriber, term=normalize_term(term), status=status
-            ).validate_constraints()
-        return cleaned
-
-    def save(self, commit=True):
-        self.instance.subscriber = Subscriber.for_address(self.cleaned_data["email"])
-        return super().save(commit)
 
 
 @admin.register(Subscription)
@@ -242,6 +197,13 @@ class SubscriptionAdmin(InboxSearchMixin, admin.ModelAdmin):
                 request,
                 f"Left {result.conflicts} subscription(s) alone: the same address and term "
                 "already has a live subscription.",
+                messages.WARNING,
+            )
+        if result.full:
+            self.message_user(
+                request,
+                f"Left {result.full} subscription(s) alone: the address has as many live moods "
+                f"as we send (MAX_MOODS_PER_SUBSCRIBER is {moods.mood_cap()}).",
                 messages.WARNING,
             )
         if result.suppressed:

@@ -170,14 +170,19 @@ def daily_email_preview(
     """The email `subscriber` would get today, fully expanded for them, from the same
     templates and picks as the batch — without claiming, recording or sending anything.
 
-    Its moods are the sendable ones (not stopped, paused or suppressed), whether or not
-    today's email went already; picks follow the no-repeat rule against everything they had.
-    None when there is nothing to show (no sendable mood, no new playlist, an address that
-    cannot be mailed). Raises spotify.SpotifyError when a search fails.
+    Its moods are the sendable ones (not stopped, paused or suppressed), the oldest
+    MAX_MOODS_PER_SUBSCRIBER of them, whether or not today's email went already; picks
+    follow the no-repeat rule against everything they had. None when there is nothing to
+    show (no sendable mood, no new playlist, an address that cannot be mailed). Raises
+    spotify.SpotifyError when a search fails.
     """
     today = today or timezone.localdate()
+    # At most the cap's worth (an inbox may have more from before it): the searches run
+    # inside the admin's web request.
     subscriptions = list(
-        sendable_subscriptions(day=today).filter(subscriber=subscriber).order_by("pk")
+        sendable_subscriptions(day=today)
+        .filter(subscriber=subscriber)
+        .order_by("pk")[: settings.MAX_MOODS_PER_SUBSCRIBER]
     )
     if not subscriptions:
         return None

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from .. import services
 from ..models import Subscriber
+from . import services as manage
 from .web_copies import private, subscriber_or_404
 
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
@@ -59,7 +59,7 @@ def schedule(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         form = ScheduleForm(request.POST, instance=Subscriber.objects.get(pk=subscriber.pk))
         if form.is_valid():
-            services.subscriber_schedule_change(subscriber=subscriber, **form.cleaned_data)
+            manage.subscriber_schedule_change(subscriber=subscriber, **form.cleaned_data)
             subscriber.refresh_from_db()
             form, saved = ScheduleForm(instance=subscriber), True
     else:

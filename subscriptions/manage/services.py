@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import emails, ratelimit, selectors, services
+from .. import emails, moods, ratelimit, selectors, services
 from ..addresses import plain_address
 from ..models import (
     Subscriber,
@@ -37,6 +37,8 @@ class MoodOutcome(enum.Enum):
     ALREADY = "already"  # a pending or active subscription for the term exists
     SUPPRESSED = "suppressed"  # the inbox bounced or complained: nothing changed
     LIMITED = "limited"  # the inbox had its share of emails today: nothing changed
+    ADDS_LIMITED = "adds_limited"  # MAX_MOODS_PER_SUBSCRIBER adds today: nothing changed
+    FULL = "full"  # MAX_MOODS_PER_SUBSCRIBER live moods already: nothing changed
     NOT_SENT = "not_sent"  # the mail backend failed: nothing changed
 
 
@@ -46,14 +48,28 @@ def mood_add(*, subscriber: Subscriber, term: str) -> MoodOutcome:
     An inbox that confirmed a subscription before gets it at once, reviving its latest
     stopped subscription for the term when there is one (so the links of old emails for
     that term work again); any other goes through the double opt-in of the subscribe form,
-    within its limits."""
+    within its limits. Never past MAX_MOODS_PER_SUBSCRIBER live moods (subscriptions.moods),
+    and at most that many adds a day (ratelimit.inbox_mood_add_reserve)."""
     term = normalize_term(term)
     if manage_selectors.subscriber_suppression(subscriber=subscriber):
         return MoodOutcome.SUPPRESSED
     if selectors.live_subscription(email=subscriber.email, term=term) is not None:
         return MoodOutcome.ALREADY
+    if not moods.has_room(subscriber_id=subscriber.pk):
+        return MoodOutcome.FULL
     if not selectors.subscriber_is_verified(subscriber=subscriber):
         return _mood_request(subscriber=subscriber, term=term)
+    booking = ratelimit.inbox_mood_add_reserve(subscriber=subscriber)
+    if booking is None:
+        return MoodOutcome.ADDS_LIMITED
+    outcome = _mood_activate(subscriber=subscriber, term=term)
+    if outcome is not MoodOutcome.ADDED:
+        booking.delete()
+    return outcome
+
+
+def _mood_activate(*, subscriber, term):
+    """A verified inbox's mood, live at once: its latest stopped one revived, or a new one."""
     now = timezone.now()
     stopped = (
         subscriber.subscriptions.filter(status=Status.UNSUBSCRIBED, term__iexact=term)
@@ -62,6 +78,7 @@ def mood_add(*, subscriber: Subscriber, term: str) -> MoodOutcome:
     )
     try:
         with transaction.atomic():
+            moods.room_claim(subscriber_id=subscriber.pk)
             if stopped is not None:
                 Subscription.objects.filter(pk=stopped.pk).update(
                     status=Status.ACTIVE, confirmed_at=now, unsubscribed_at=None
@@ -75,6 +92,8 @@ def mood_add(*, subscriber: Subscriber, term: str) -> MoodOutcome:
                 )
     except IntegrityError:  # a concurrent request made it live first
         return MoodOutcome.ALREADY
+    except moods.TooManyMoods:  # a concurrent request took the last room
+        return MoodOutcome.FULL
     return MoodOutcome.ADDED
 
 
@@ -87,6 +106,7 @@ def _mood_request(*, subscriber, term):
         services.SubscribeOutcome.LIMITED: MoodOutcome.LIMITED,
         services.SubscribeOutcome.SUPPRESSED: MoodOutcome.SUPPRESSED,
         services.SubscribeOutcome.ALREADY_ACTIVE: MoodOutcome.ALREADY,
+        services.SubscribeOutcome.FULL: MoodOutcome.FULL,
     }.get(outcome, MoodOutcome.CONFIRMATION_SENT)
 
 
@@ -112,6 +132,19 @@ def subscriber_resume(*, subscriber: Subscriber) -> None:
     """Lift a pause: the next daily run mails the subscriber again."""
     Subscriber.objects.filter(pk=subscriber.pk).update(paused_until=None)
     subscriber.paused_until = None
+
+
+def subscriber_schedule_change(
+    *, subscriber: Subscriber, time_zone: str, send_hour: int, frequency: str, weekly_day: int
+) -> None:
+    """Their hour, zone and frequency from now on. The next period's email follows them;
+    this period's, if it went, is not sent again (the claim and the 20-hour rule). Their own
+    choice, behind their token: no sign-up made before it overrides it when confirmed."""
+    with transaction.atomic():
+        Subscriber.objects.filter(pk=subscriber.pk).update(
+            time_zone=time_zone, send_hour=send_hour, frequency=frequency, weekly_day=weekly_day
+        )
+        subscriber.subscribe_emails.update(time_zone="", frequency="", weekly_day=None)
 
 
 def subscriber_erase(*, subscriber: Subscriber) -> bool:

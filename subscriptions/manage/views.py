@@ -23,7 +23,12 @@ from . import selectors
 from . import services as manage
 
 HISTORY_PER_PAGE = 20
-MOOD_STATUSES = {manage.MoodOutcome.LIMITED: 429, manage.MoodOutcome.NOT_SENT: 503}
+MOOD_STATUSES = {
+    manage.MoodOutcome.LIMITED: 429,
+    manage.MoodOutcome.ADDS_LIMITED: 429,
+    manage.MoodOutcome.FULL: 409,
+    manage.MoodOutcome.NOT_SENT: 503,
+}
 MOOD_MESSAGES = {
     manage.MoodOutcome.ADDED: "You now get a daily playlist for ‘{term}’.",
     manage.MoodOutcome.CONFIRMATION_SENT: (
@@ -36,10 +41,18 @@ MOOD_MESSAGES = {
     manage.MoodOutcome.LIMITED: (
         "This address has had as many emails from us as we send in a day; try again tomorrow."
     ),
+    manage.MoodOutcome.ADDS_LIMITED: (
+        "This address has added as many moods as we take in a day; try again tomorrow."
+    ),
+    manage.MoodOutcome.FULL: (
+        "You have {cap} moods, the most we send to one address: stop one to add another."
+    ),
     manage.MoodOutcome.NOT_SENT: (
         "We could not send the confirmation email just now; nothing changed. Please try later."
     ),
 }
+
+TOO_MANY_CHANGES = "You have made as many changes as we take in an hour; please try again later."
 
 
 def token_page(view):
@@ -122,8 +135,12 @@ def _add(request, subscriber):
 
 
 def _mood(request, subscriber, term):
+    """Add or restart a mood; each counts against the client IP's limit as a sign-up does."""
+    if not ratelimit.allow_subscribe_post(request):
+        messages.warning(request, TOO_MANY_CHANGES)
+        return _page(request, subscriber, status=429)
     outcome = manage.mood_add(subscriber=subscriber, term=term)
-    message = MOOD_MESSAGES[outcome].format(term=term)
+    message = MOOD_MESSAGES[outcome].format(term=term, cap=settings.MAX_MOODS_PER_SUBSCRIBER)
     if outcome in (manage.MoodOutcome.ADDED, manage.MoodOutcome.CONFIRMATION_SENT):
         return _done(request, message)
     messages.warning(request, message)

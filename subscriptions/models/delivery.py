@@ -170,9 +170,10 @@ class EmailEvent(models.Model):
 
 
 class SubscribeEmail(models.Model):
-    """One email the subscribe form sent to an inbox, or stood in for (see Kind.WITHHELD).
+    """One email the subscribe form sent to an inbox, or stood in for (see Kind.WITHHELD); or
+    a mood added on the manage page without one (Kind.MOOD_ADDED).
 
-    The per-inbox daily limit counts these rows, so it holds with the cache empty or down:
+    The per-inbox daily limits count these rows, so they hold with the cache empty or down:
     the database knows what went out.
     """
 
@@ -182,8 +183,22 @@ class SubscribeEmail(models.Model):
         # The address complained: the same request went to Mailgun in test mode, which
         # Mailgun accepts and never delivers, so this answer takes as long as the others.
         WITHHELD = "withheld", "Withheld (suppressed address, not delivered)"
-        # "Lost your link?": the manage page's link, mailed to an inbox that asked for it.
+        # "Lost your link?": the manage page's link, mailed to an inbox that asked for it
+        # (older rows: it now counts in the rate-limit cache, ratelimit.manage_link_due).
         MANAGE_LINK = "manage_link", "Manage link"
+        # A sign-up for one more mood than MAX_MOODS_PER_SUBSCRIBER: the inbox is told why.
+        MOOD_LIMIT = "mood_limit", "Mood limit reached"
+        # Not an email: a mood a verified inbox added or restarted on its manage page.
+        MOOD_ADDED = "mood_added", "Mood added on the manage page (no email)"
+
+    # What the per-inbox email limit counts: every kind but MOOD_ADDED.
+    EMAIL_KINDS = (
+        Kind.CONFIRMATION,
+        Kind.ALREADY_SUBSCRIBED,
+        Kind.WITHHELD,
+        Kind.MANAGE_LINK,
+        Kind.MOOD_LIMIT,
+    )
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="subscribe_emails"

@@ -146,3 +146,26 @@ def test_the_copy_carries_no_working_token_only_placeholder_links():
     assert f"/subscriptions/unsubscribe/{LINKS_DISABLED}/" in message.body
     # The placeholders open nothing: no page of anyone's.
     assert Client().get(placeholder.removeprefix(settings.SITE_URL)).status_code == 404
+
+
+def test_the_test_send_searches_no_more_moods_than_the_cap_allows(
+    admin_client, admin_user, settings, fake_spotify
+):
+    """An inbox with more live moods than the cap (from before it) costs the admin's request
+    no more Spotify searches than the cap allows, and its copy no more picks."""
+    settings.MAX_MOODS_PER_SUBSCRIBER = 3
+    admin_user.email = "staff@funky.example"
+    admin_user.save()
+    terms = [f"mood {n}" for n in range(30)]
+    for term in terms:
+        fake_spotify.set_search_results(
+            term, [fake_spotify.add_playlist(name=f"For {term}", track_count=20)]
+        )
+    [subscription, *_] = factories.subscriptions_bulk(("many@example.org", t) for t in terms)
+    searched_before = len(fake_spotify.calls("search"))
+
+    act(admin_client, [subscription.subscriber])
+
+    assert len(fake_spotify.calls("search")) - searched_before == 3
+    [message] = mail.outbox
+    assert message.body.count("For mood ") == 3

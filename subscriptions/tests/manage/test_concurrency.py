@@ -1,5 +1,7 @@
-"""The manage page under concurrent posts (PostgreSQL): one live subscription per mood."""
+"""The manage page under concurrent posts (PostgreSQL): one live subscription per mood, and
+no more live moods than the cap."""
 
+import contextlib
 import threading
 
 import pytest
@@ -7,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from subscriptions import selectors
+from subscriptions import moods, selectors
 from subscriptions.models import Subscription
 
 pytestmark = [
@@ -55,3 +57,44 @@ def test_simultaneous_adds_of_one_mood_leave_one_live_subscription(make_subscrip
     assert sorted(statuses) == [200] * (THREADS - 1) + [303]
     live = Subscription.objects.filter(term__iexact="calm", status__in=Subscription.LIVE_STATUSES)
     assert live.count() == 1
+
+
+def test_simultaneous_adds_cannot_pass_the_mood_cap(make_subscription, monkeypatch, settings):
+    """Two adds for one inbox with room for one more: each counts the live moods and waits
+    for the other before it inserts. The subscriber's row lock makes the second count wait
+    for the first add's commit, so it sees no room; without it both would add."""
+    settings.MAX_MOODS_PER_SUBSCRIBER = 3
+    subscriber = make_subscription(term="happy").subscriber
+    make_subscription(term="sad")
+    url = reverse("subscriptions:manage", kwargs={"token": subscriber.manage_token})
+    real_count = moods.live_mood_count
+    counted = threading.Barrier(2)
+
+    def count_then_wait_for_the_other(**kwargs):
+        found = real_count(**kwargs)
+        # Broken: the other is waiting on the row lock (or has counted already).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            counted.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(moods, "live_mood_count", count_then_wait_for_the_other)
+    statuses, errors = {}, []
+
+    def worker(term):
+        try:
+            statuses[term] = Client().post(url, {"action": "add", "term": term}).status_code
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(term,)) for term in ("calm", "rock")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not errors, errors
+    assert sorted(statuses.values()) == [303, 409]
+    live = Subscription.objects.filter(subscriber=subscriber, status__in=Subscription.LIVE_STATUSES)
+    assert live.count() == 3
