@@ -219,7 +219,7 @@ def test_erase_reads_the_inbox_state_as_it_is_when_it_runs(listener):
 def test_the_download_and_the_page_name_no_member_of_staff(listener):
     """Staff clearing a bounce is the person's business; who among staff did it is not."""
     subscriber, _ = listener
-    services.email_event_record(
+    events.email_event_record(
         email="listener@example.com",
         event_type=EmailEvent.Type.BOUNCED,
         event_id="evt-bounce",
