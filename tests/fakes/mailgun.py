@@ -207,6 +207,7 @@ class FakeMailgun(LoopbackServer):
             self._received = 0
             self._next_free = 0
             self._release = threading.Event()
+            self.while_serving = None
             self._calls_changed.notify_all()
 
     # -- faults ------------------------------------------------------------------------------
@@ -229,6 +230,13 @@ class FakeMailgun(LoopbackServer):
         a retry would mail people twice.
         """
         self._schedule("drop", queued, times, after)
+
+    def serve_with(self, hook):
+        """Call `hook(recipients)` in the handler thread as each well-formed send is served,
+        after its latency and before its answer (None: no hook; reset() removes it). A test
+        watches what the client holds while it waits for Mailgun, or holds the answer."""
+        with self._lock:
+            self.while_serving = hook
 
     def refuse_recipient(self, address):
         """Answer 400 to every call that has `address` (any case) among its recipients.
@@ -350,6 +358,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         fault, detail = fake._next_fault()
+        hook = fake.while_serving
+        if hook is not None:
+            hook(recipients)
         if fault == "fail":
             status, error_body, headers = detail
             fake._record(status, recipients=recipients)

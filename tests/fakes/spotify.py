@@ -235,6 +235,7 @@ class FakeSpotify(LoopbackServer):
             self._tokens = set()
             self._search_results = {}
             self._playlists = {}
+            self.while_serving = None
             for item in SEARCH_TEMPLATES:
                 if item:
                     self._playlists[item["id"]] = self._from_template(item["id"], item)
@@ -321,6 +322,13 @@ class FakeSpotify(LoopbackServer):
         with self._lock:
             self._hangs.append(_Fault(route, times, seconds=seconds))
 
+    def serve_with(self, hook):
+        """Call `hook(call)` in the handler thread as each request is served, after its
+        latency and before its answer (None: no hook; reset() removes it). A test watches
+        what the client holds while it waits, or holds the answer itself until it is ready."""
+        with self._lock:
+            self.while_serving = hook
+
     def expire_tokens(self):
         """Every token issued so far stops working: the next API call with one gets 401."""
         with self._lock:
@@ -347,15 +355,17 @@ class FakeSpotify(LoopbackServer):
         raw_body = handler.rfile.read(length) if length else b""
         form = {k: v[-1] for k, v in parse_qs(raw_body.decode("latin-1")).items()}
         route, playlist_id = self._route(method, url.path)
+        call = Call(route, method, url.path, params, dict(handler.headers), form, time.time())
         with self._lock:
-            self._calls.append(
-                Call(route, method, url.path, params, dict(handler.headers), form, time.time())
-            )
+            self._calls.append(call)
             hang = self._take(self._hangs, route)
             fault = self._take(self._faults, route)
+            hook = self.while_serving
         delay = self.latency + (hang.seconds if hang else 0.0)
         if delay:
             time.sleep(delay)
+        if hook is not None:
+            hook(call)
         if fault:
             status, headers, body = fault.status, fault.headers, fault.body
             if body is None:

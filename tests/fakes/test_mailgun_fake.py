@@ -178,3 +178,15 @@ def test_a_refused_recipient_fails_the_whole_call_with_mailguns_400(fake_mailgun
     assert fake_mailgun.sends == []
     mail.send_mail("Hi", "Body", "a@mg.example.com", ["good@example.org"])
     assert fake_mailgun.recipients == ["good@example.org"]
+
+
+def test_a_hook_sees_each_send_before_it_is_answered(fake_mailgun):
+    seen = []
+    fake_mailgun.serve_with(lambda recipients: seen.append((recipients, len(fake_mailgun.sends))))
+
+    mail.send_mail("Hi", "Body", "a@mg.example.com", ["dee@example.org"])
+
+    assert seen == [(["dee@example.org"], 0)]  # called before the send was recorded
+    fake_mailgun.reset()
+    mail.send_mail("Hi", "Body", "a@mg.example.com", ["eve@example.org"])
+    assert len(seen) == 1  # reset() removes the hook

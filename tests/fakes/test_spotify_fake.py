@@ -84,3 +84,15 @@ def test_an_endless_track_list_serves_one_entry_a_page_and_always_a_next(api, fa
             f"/v1/playlists/{playlist_id}/items?offset={offset + 1}&limit=50"
         )
     assert pages[0]["items"][0]["track"]["name"] == pages[1]["items"][0]["track"]["name"]
+
+
+def test_a_hook_sees_each_request_before_it_is_answered(api, fake_spotify):
+    seen = []
+    fake_spotify.serve_with(lambda call: seen.append((call.route, call.params.get("q"))))
+
+    assert api("/search", q="rain", type="playlist").status_code == 200
+
+    assert seen == [("search", "rain")]
+    fake_spotify.reset()
+    api("/search", q="sun", type="playlist")
+    assert len(seen) == 1  # reset() removes the hook
