@@ -26,7 +26,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
@@ -40,10 +39,11 @@ from . import searches as daily_searches
 from .batch_size import batch_size_problem
 from .claims import IN_FLIGHT_NOTE
 from .composing import Composer, DailyMessage, Pick, mail_address
+from .errors import ComplaintBreakerOn, DailyConfigurationError, MailgunUnusable
 from .picking import SEARCH_WORKERS, Picker, Searches, due_subscriptions
 from .report import BatchReport, DailySendSummary, Outcome
 from .run import new_run
-from .runs import BreakerState, complaint_breaker_state
+from .runs import complaint_breaker_state
 from .sending import BatchSender, SendContext, batch_send, single_message
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "DailyConfigurationError",
     "DailyMessage",
     "DailySendSummary",
+    "MailgunUnusable",
     "Outcome",
     "Pick",
     "SendContext",
@@ -65,19 +66,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class DailyConfigurationError(ImproperlyConfigured):
-    """The run cannot send correct mail with these settings; nothing was claimed or sent."""
-
-
-class ComplaintBreakerOn(Exception):
-    """Complaints over the last days reached DAILY_COMPLAINT_BREAKER_RATE (daily.runs):
-    nothing was claimed or sent."""
-
-    def __init__(self, state: BreakerState):
-        super().__init__(f"The complaint breaker is on: {state.describe()}.")
-        self.state = state
 
 
 def daily_playlists_send(
@@ -106,7 +94,10 @@ def daily_playlists_send(
     Django's mail connection). Raises DailyConfigurationError before claiming or sending
     anything if the batch size or Spotify's settings are wrong, and ComplaintBreakerOn when the
     complaint rate stops the day's email (not for a dry run); the mail settings are system
-    checks (subscriptions.delivery.checks), which the command runs first.
+    checks (subscriptions.delivery.checks), which the command runs first. When Mailgun's answer says
+    its settings are wrong (or it cannot be reached at all) the run stops there and raises
+    MailgunUnusable, with the summary of what it did: that batch is pending again, with no
+    attempt charged to anyone.
     """
     started = time.monotonic()
     now = now or timezone.now()
@@ -148,6 +139,9 @@ def daily_playlists_send(
                 run.batch_number = total.batches
                 try:
                     run.execute()
+                except MailgunUnusable as error:
+                    error.summary = total
+                    raise
                 finally:
                     total.add(run.summary)
                     unknown_counts |= run.picker.unknown_counts

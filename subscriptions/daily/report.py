@@ -16,8 +16,9 @@ class Outcome(StrEnum):
 
     PENDING = ""  # not sent yet
     SENT = "sent"  # Mailgun accepted the call
-    FAILED = "failed"  # Mailgun refused it, or it never connected: the claims may be retried
+    FAILED = "failed"  # Mailgun refused it: the claims may be retried
     UNKNOWN = "unknown"  # sent, but no answer: never resent
+    RETURNED = "returned"  # Mailgun's settings are wrong: back to pending, nothing charged
     DRY_RUN = "dry run"
     EMPTY = "empty"  # nothing left to send once the picks were made
 
@@ -109,6 +110,14 @@ class DailySendSummary:
 
 
 def log_outcome(report: BatchReport) -> None:
+    if report.outcome == Outcome.RETURNED:
+        logger.error(
+            "Batch %d (%d addresses) went back untouched: %s",
+            report.number,
+            len(report.messages),
+            report.error,
+        )
+        return
     logger.warning(
         "Batch %d (%d addresses) %s: %s",
         report.number,

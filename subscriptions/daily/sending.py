@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import requests
 from anymail.backends.base import AnymailBaseBackend
-from anymail.exceptions import AnymailError, AnymailRequestsAPIError
+from anymail.exceptions import AnymailConfigurationError, AnymailError, AnymailRequestsAPIError
 from anymail.message import AnymailMessage
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
@@ -23,8 +23,15 @@ from .report import BatchReport, Outcome, log_outcome
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 
-# Mailgun answers that mean every further batch would fail the same way: stop the run.
-MAILGUN_CONFIGURATION_STATUSES = {401, 403, 404}
+# Mailgun answers that mean every further batch would fail the same way: the settings are
+# wrong (API_CONTRACT.md: 401 for a key it does not know, 403 for one it will not let send,
+# 404 for a domain or URL it does not have). The batch goes back untouched; the run stops.
+MAILGUN_CONFIGURATION_STATUSES = {
+    401: "Mailgun refused the API key (401): check MAILGUN_API_KEY",
+    403: "Mailgun does not let this key send for the domain (403): check MAILGUN_API_KEY "
+    "and MAILGUN_DOMAIN",
+    404: "Mailgun has no such domain or URL (404): check MAILGUN_DOMAIN and MAILGUN_API_URL",
+}
 # What Mailgun's 400 says when a recipient is the trouble (API_CONTRACT.md: "'to' parameter is
 # not a valid address. please check documentation"; "Too many recipients; max is 1000").
 RECIPIENT_REFUSALS = ("'to' parameter", "recipient")
@@ -119,6 +126,11 @@ class Mailer:
             if part.outcome != Outcome.SENT:
                 log_outcome(part)
             answered.append(part)
+            if part.outcome == Outcome.RETURNED:  # every further call would be refused too
+                for unsent in reversed(waiting):
+                    unsent.outcome, unsent.error = Outcome.RETURNED, "Not sent: the run stopped."
+                    answered.append(unsent)
+                break
         return answered, calls
 
     def _send(self, report, layout):
@@ -128,9 +140,12 @@ class Mailer:
         try:
             message_id = self.sender(layout, report.messages, context)
         except AnymailError as error:
-            report.outcome = outcome_of(error)
             report.message_id, report.error = "", str(error)[:2000]
             report.status = getattr(error, "status_code", None)
+            if reason := unusable_reason(error):
+                report.outcome, report.error = Outcome.RETURNED, reason
+                return False
+            report.outcome = outcome_of(error)
             return report.status == 400 and _refused_over_a_recipient(error)
         report.outcome, report.message_id, report.error, report.status = (
             Outcome.SENT,
@@ -148,6 +163,30 @@ def _refused_over_a_recipient(error):
     except (AttributeError, ValueError):
         message = str(error)
     return any(words in message for words in RECIPIENT_REFUSALS)
+
+
+def unusable_reason(error: AnymailError) -> str | None:
+    """Why no call can succeed with these settings, in one line; None when the answer is
+    about this call only (a bad recipient, a busy Mailgun, no answer)."""
+    if isinstance(error, AnymailConfigurationError):
+        return f"anymail cannot call Mailgun with these settings: {_one_line(error)}"
+    if not isinstance(error, AnymailRequestsAPIError):
+        return None
+    if error.status_code in MAILGUN_CONFIGURATION_STATUSES:
+        return MAILGUN_CONFIGURATION_STATUSES[error.status_code]
+    if error.status_code is None and outcome_of(error) == Outcome.FAILED:
+        # Never connected: a wrong MAILGUN_API_URL, DNS, TLS, or the network itself.
+        return (
+            "Could not connect to Mailgun: check MAILGUN_API_URL and the network "
+            f"({_one_line(error)})"
+        )
+    return None
+
+
+def _one_line(error: Exception) -> str:
+    """The error's text on one line (a log line, the command's one line of output)."""
+    text = " ".join(str(error).split())
+    return text[:300] if text else type(error).__name__
 
 
 def outcome_of(error: AnymailError) -> Outcome:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from subscriptions.daily import (
     ComplaintBreakerOn,
     DailyConfigurationError,
+    MailgunUnusable,
     Outcome,
     daily_playlists_send,
 )
@@ -34,6 +35,7 @@ ADDRESS_VERBS = {
     Outcome.FAILED: "failed",
     Outcome.UNKNOWN: "unknown",
     Outcome.EMPTY: "got",
+    Outcome.RETURNED: "left for the next run",
 }
 
 
@@ -105,7 +107,12 @@ class Command(BaseCommand):
                     if error.returncode == BREAKER_EXIT_STATUS
                     else SendRun.Outcome.CONFIGURATION_ERROR
                 )
-                record.finish(outcome=outcome, exit_status=error.returncode, error=str(error))
+                record.finish(
+                    outcome=outcome,
+                    exit_status=error.returncode,
+                    error=str(error),
+                    summary=getattr(error.__cause__, "summary", None),
+                )
                 raise
             record.finish(
                 outcome=SendRun.Outcome.SOME_FAILED if summary.exit_code else SendRun.Outcome.SENT,
@@ -145,6 +152,12 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 progress=progress,
             )
+        except MailgunUnusable as error:
+            raise CommandError(
+                f"{error.reason}. The run stopped; no attempt was charged: what it had not "
+                "sent is left for the next run.",
+                returncode=2,
+            ) from error
         except DailyConfigurationError as error:
             raise CommandError(str(error), returncode=2) from error
         except ComplaintBreakerOn as error:
@@ -217,6 +230,8 @@ def _batch_line(report, summary):
         what = f"FAILED for {count} addresses (retried later while attempts remain)"
     elif report.outcome == Outcome.UNKNOWN:
         what = f"no answer for {count} addresses (recorded as unknown, never resent)"
+    elif report.outcome == Outcome.RETURNED:
+        what = f"NOT SENT to {count} addresses: {report.error} (left for the next run)"
     else:
         what = "nothing to send"
     return f"batch {report.number}: {what}{skipped}; {done}"

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from subscriptions.daily import daily_playlists_send
+from subscriptions.daily import MailgunUnusable, daily_playlists_send
 from subscriptions.models import DailyEmail, SentPlaylist, Subscription
 from subscriptions.tests.daily_support import TODAY, claims, subscribe_many
 
@@ -133,14 +133,18 @@ def test_connection_dropped_after_sending_is_unknown(fake_mailgun):
     assert daily_playlists_send(today=TODAY).mailgun_calls == 0
 
 
-def test_no_connection_at_all_is_failed_and_retried(closed_port_mailgun, fake_mailgun, settings):
+def test_no_connection_at_all_stops_the_run_and_charges_nothing(
+    closed_port_mailgun, fake_mailgun, settings
+):
     subscribe_many(5, terms=("jazz",))
     settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_API_URL": "http://127.0.0.1:9/v3"}
 
-    refused = daily_playlists_send(today=TODAY)
+    with pytest.raises(MailgunUnusable, match="Could not connect to Mailgun") as caught:
+        daily_playlists_send(today=TODAY)
 
-    assert (refused.failed, refused.unknown, refused.exit_code) == (5, 0, 1)
-    assert set(claims().values()) == {"failed"}
+    assert (caught.value.summary.failed, caught.value.summary.unknown) == (0, 0)
+    assert set(claims().values()) == {"pending"}
+    assert set(DailyEmail.objects.values_list("attempts", flat=True)) == {0}
 
     settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_API_URL": fake_mailgun.api_url}
     retried = daily_playlists_send(today=TODAY)
@@ -161,11 +165,13 @@ def test_a_wrong_api_key_stops_the_run_after_one_call(fake_mailgun, settings):
     settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_API_KEY": "wrong"}
     subscribe_many(30, terms=("jazz",))
 
-    summary = daily_playlists_send(today=TODAY, batch_size=10)
+    with pytest.raises(MailgunUnusable, match="401") as caught:
+        daily_playlists_send(today=TODAY, batch_size=10)
 
-    assert summary.mailgun_calls == 1 and summary.failed == 10
+    summary = caught.value.summary
+    assert summary.mailgun_calls == 1 and summary.failed == 0
     assert "401" in summary.stopped_early
-    assert Counter(claims().values()) == {"failed": 10, "pending": 20}
+    assert Counter(claims().values()) == {"pending": 30}  # no attempt charged to anyone
 
 
 def body_values(send, address):
@@ -234,9 +240,10 @@ def test_calls_not_made_after_a_wrong_key_leave_their_addresses_for_a_later_run(
     make_subscription(email="ann@example.org", term="rain")
     make_subscription(email="bo@example.org", term="jazz")
 
-    summary = daily_playlists_send(today=TODAY)
+    with pytest.raises(MailgunUnusable) as caught:
+        daily_playlists_send(today=TODAY)
 
     # One call for both addresses (two numbers of picks); its 401 stops the run.
-    assert summary.mailgun_calls == 1 and summary.failed == 2
-    assert claims() == {"ann@example.org": "failed", "bo@example.org": "failed"}
+    assert caught.value.summary.mailgun_calls == 1
+    assert claims() == {"ann@example.org": "pending", "bo@example.org": "pending"}
     assert len(fake_mailgun.requests) == 1
