@@ -3,6 +3,7 @@
 import datetime
 import math
 import os
+import ssl
 import zoneinfo
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -477,3 +478,56 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 # first (README: "Two-factor sign-in for staff").
 ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", False)
 OTP_TOTP_ISSUER = "funky-music"
+
+# --- Background workers (musicsite/celery.py, subscriptions/daily/tasks.py) -----------------
+# The daily run fans out to Celery workers when there is a broker: CELERY_BROKER_URL (RabbitMQ's
+# amqp:// or a Redis), else the Redis of REDIS_URL. Without one (or CELERY_BROKER_URL=none) the
+# run works in-process, as `make run` on SQLite does.
+_broker = env_str("CELERY_BROKER_URL") or REDIS_URL
+CELERY_BROKER_URL = "" if _broker.lower() in {"none", "off", "in-process"} else _broker
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "funky-daily")
+# A task is acknowledged when it has finished, and given back when its worker dies: the claims
+# (not the broker's delivery count) decide who is mailed, so a second delivery is harmless.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1, maximum=64)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True  # the run's record is in the database; no result backend
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_TIMEOUT = env_seconds(
+    "CELERY_BROKER_CONNECTION_TIMEOUT", 4.0, minimum=0.1, maximum=60
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis has no acknowledgements of its own: a task a dead worker held goes back to the queue
+# once it has been unacknowledged this long (Celery's default is an hour), checked every
+# tenth of it. Keep it above the longest task (a batch of 1,000 takes seconds).
+CELERY_VISIBILITY_TIMEOUT = env_int(
+    "CELERY_VISIBILITY_TIMEOUT", 300, minimum=1, maximum=3600, why="seconds; Celery's own is 3600"
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, CELERY_VISIBILITY_TIMEOUT // 10),
+    "unacked_restore_throttle": 1,
+}
+if CELERY_BROKER_URL.startswith("rediss://"):
+    # Heroku's Key-Value Store: TLS with a self-signed certificate (not verified, per Heroku).
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
+
+# --- Errors to Sentry ---------------------------------------------------------------------------
+# Web requests, the command and the workers report unhandled errors when SENTRY_DSN is set.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0, maximum=1),
+        send_default_pii=False,  # subscribers' addresses stay out of error reports
+    )

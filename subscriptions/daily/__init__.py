@@ -11,12 +11,16 @@ One concern a module:
   in flight before it is sent, then what Mailgun's answer (or later its events) says;
 - `sending`: one anymail call per batch, what each answer means, the 400 bisection;
 - `report`: what each batch did (`BatchReport`) and the run's counts (`DailySendSummary`);
-- `run`: the loop that keeps those in order.
+- `batches` and `locks`: one batch's steps, none holding a row lock across a network call;
+- `run`: the in-process loop that keeps those in order; `fanout` and `tasks` the same work
+  spread over Celery workers when a broker is configured (`preflight` is what both check).
 
-A run's claims: an accepted call -> claims and picks sent; an error answer or no connection
-at all -> claims failed, picks dropped (a later run retries them today, DAILY_MAX_ATTEMPTS
-times in all); sent but no answer -> claims stay unknown, never resent, and their picks count
-as sent until Mailgun's delivery events settle them.
+A run's claims: an accepted call -> claims and picks sent; an error answer -> claims failed,
+picks dropped (a later run retries them today, DAILY_MAX_ATTEMPTS times in all); an answer
+that says Mailgun's settings are wrong, or no connection at all -> the batch goes back to
+pending with no attempt counted and the run stops (MailgunUnusable); sent but no answer ->
+claims stay unknown, never resent, and their picks count as sent until Mailgun's delivery
+events settle them.
 """
 
 import logging
@@ -25,25 +29,20 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from search import spotify
 
-from ..expiry import pending_subscriptions_expire
 from ..models import Subscriber
 from ..selectors import sendable_subscriptions
-from . import schedule
-from . import searches as daily_searches
-from .batch_size import batch_size_problem
 from .claims import IN_FLIGHT_NOTE
 from .composing import Composer, DailyMessage, Pick, mail_address
 from .errors import ComplaintBreakerOn, DailyConfigurationError, MailgunUnusable
 from .picking import SEARCH_WORKERS, Picker, Searches, due_subscriptions
+from .preflight import run_prepare
 from .report import BatchReport, DailySendSummary, Outcome
 from .run import new_run
-from .runs import complaint_breaker_state
 from .sending import BatchSender, SendContext, batch_send, single_message
 
 __all__ = [
@@ -100,23 +99,15 @@ def daily_playlists_send(
     attempt charged to anyone.
     """
     started = time.monotonic()
-    now = now or timezone.now()
-    # The site's day: the breaker's, and the one the day's shared searches are filed under.
-    site_day = today or daily_searches.search_day(now)
-    batch_size = batch_size or settings.MAILGUN_BATCH_SIZE
-    if problem := batch_size_problem(batch_size):
-        raise DailyConfigurationError(f"The batch size {problem}.")
-    try:
-        client = spotify.get_client()
-    except spotify.SpotifyNotConfigured as error:
-        raise DailyConfigurationError(str(error)) from error
-    if not dry_run and (breaker := complaint_breaker_state(day=site_day)).tripped:
-        raise ComplaintBreakerOn(breaker)
-    if not dry_run:
-        # Sign-ups nobody confirmed in time go with the day's run, so no other job is needed.
-        pending_subscriptions_expire()
-        daily_searches.prune(today=site_day)
-    plans = {today: schedule.sending_on(today)} if today is not None else schedule.due_by_day(now)
+    prepared = run_prepare(
+        today=today, now=now or timezone.now(), dry_run=dry_run, batch_size=batch_size
+    )
+    site_day, batch_size, client, plans = (
+        prepared.site_day,
+        prepared.batch_size,
+        prepared.client,
+        prepared.plans,
+    )
     spotify_calls_before = client.api_calls
     rng = random.Random(seed)
     total = DailySendSummary(day=max(plans, default=site_day), dry_run=dry_run)

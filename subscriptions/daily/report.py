@@ -93,6 +93,19 @@ class DailySendSummary:
             setattr(self, name, getattr(self, name) + getattr(part, name))
         self.stopped_early = self.stopped_early or part.stopped_early
 
+    def count_answers(self, reports: list[BatchReport]) -> None:
+        """Count a batch's recorded answers (returned ones are pending again: not counted)."""
+        for report in reports:
+            count = len(report.messages)
+            if report.outcome == Outcome.SENT:
+                self.batches += 1
+                self.emails += count
+                self.playlists += sum(len(message.picks) for message in report.messages)
+            elif report.outcome == Outcome.FAILED:
+                self.failed += count
+            elif report.outcome != Outcome.RETURNED:
+                self.unknown += count
+
     @property
     def exit_code(self) -> int:
         """0 when nothing failed; 1 when some mail failed or its fate is unknown."""

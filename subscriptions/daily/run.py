@@ -188,16 +188,7 @@ class Run:
 
     def _tally(self, reports):
         """Count recorded answers in the summary, then report them."""
-        for report in reports:
-            count = len(report.messages)
-            if report.outcome == Outcome.SENT:
-                self.summary.batches += 1
-                self.summary.emails += count
-                self.summary.playlists += sum(len(message.picks) for message in report.messages)
-            elif report.outcome == Outcome.FAILED:
-                self.summary.failed += count
-            elif report.outcome != Outcome.RETURNED:  # pending again, as they were
-                self.summary.unknown += count
+        self.summary.count_answers(reports)
         for report in reports:
             self._report(report)
 

@@ -33,11 +33,32 @@ class SendRun(models.Model):
     seconds = models.FloatField(null=True, blank=True)
     summary = models.TextField("summary line", blank=True)
     error = models.TextField(blank=True)
+    # A run fanned out to the workers (subscriptions/daily/fanout.py): the hour it was
+    # enqueued for (one run per scheduler hour), its batches of claims, and how far they got.
+    # The last batch task closes the record; until then the row says how far it went.
+    slot = models.DateTimeField("scheduler hour", null=True, blank=True)
+    workers = models.BooleanField("on workers", default=False)
+    batches_total = models.PositiveIntegerField("batches planned", default=0)
+    batches_done = models.PositiveIntegerField("batches done", default=0)
+    searches_total = models.PositiveIntegerField("search tasks planned", default=0)
+    searches_done = models.PositiveIntegerField("search tasks done", default=0)
+    batches_enqueued = models.BooleanField(default=False)
+    plan = models.JSONField(
+        default=dict, blank=True, help_text="What the tasks need: each batch's claim range."
+    )
 
     class Meta:
         verbose_name = "daily run"
         verbose_name_plural = "daily runs"
         ordering = ["-started_at", "-id"]
+        constraints = [
+            # Two schedulers firing in the same hour: the second finds the first's run.
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=models.Q(slot__isnull=False),
+                name="sendrun_once_per_slot",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_outcome_display()} run of {self.day} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -21,12 +21,15 @@ from subscriptions.daily import (
     DailyConfigurationError,
     MailgunUnusable,
     Outcome,
+    broker,
     daily_playlists_send,
 )
 from subscriptions.daily.batch_size import batch_size_problem
 from subscriptions.daily.runs import BREAKER_EXIT_STATUS, complaint_breaker_state, send_run_recorded
 from subscriptions.delivery.checks import MAIL_TAG
 from subscriptions.models import SendRun
+
+from . import _on_workers as on_workers
 
 BAR_WIDTH = 30
 logger = logging.getLogger(__name__)
@@ -92,12 +95,20 @@ class Command(BaseCommand):
         parser.add_argument("--date", type=date.fromisoformat, help=argparse.SUPPRESS)
         # For tests: the moment the run takes as now (ISO 8601 with an offset).
         parser.add_argument("--now", type=_aware_moment, help=argparse.SUPPRESS)
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="With workers: stay until they have finished the run; exit with its status.",
+        )
 
     def handle(self, *args, **options):
         now = options["now"] or timezone.now()
         # The site's day (TIME_ZONE): the run's record and the breaker's. Each subscriber's
         # email is for their own local day (subscriptions.daily.schedule).
         today = options["date"] or timezone.localdate(now)
+        if broker.broker_configured() and not options["dry_run"]:
+            on_workers.send_on_workers(self, today=today, now=now, options=options)
+            return
         with send_run_recorded(day=today, dry_run=options["dry_run"]) as record:
             try:
                 summary = self._send(today, now, options)
@@ -128,8 +139,8 @@ class Command(BaseCommand):
         if summary.exit_code:
             raise SystemExit(summary.exit_code)
 
-    def _send(self, today, now, options):
-        verbosity = options["verbosity"]
+    def preconditions(self, options):
+        """The system checks; a failing one is a CommandError with exit status 2."""
         try:
             if not options.get("skip_checks"):
                 self.check()
@@ -138,6 +149,10 @@ class Command(BaseCommand):
             self.check(tags=[MAIL_TAG], include_deployment_checks=True)
         except SystemCheckError as error:
             raise CommandError(str(error), returncode=2) from error
+
+    def _send(self, today, now, options):
+        verbosity = options["verbosity"]
+        self.preconditions(options)
         if verbosity >= 3:
             for name in ("subscriptions.daily", "search.spotify"):
                 logging.getLogger(name).setLevel(logging.DEBUG)
