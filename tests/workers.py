@@ -122,11 +122,12 @@ def empty_broker(url, queue):
 
 @pytest.fixture
 def make_workers(fake_spotify, fake_mailgun):
-    """make_workers(broker_url) -> Workers; everything stopped and emptied afterwards."""
+    """make_workers(broker_url) -> Workers; everything stopped and emptied afterwards. A test
+    that holds a task longer than the visibility timeout on Redis gets it delivered twice."""
     made = []
     logs = Path(tempfile.mkdtemp(prefix="funky-workers-"))
 
-    def make(broker_url=REDIS_BROKER):
+    def make(broker_url=REDIS_BROKER, *, visibility_timeout=VISIBILITY_TIMEOUT):
         if not broker_reachable(broker_url):
             if os.environ.get("REQUIRE_BROKERS"):
                 pytest.fail(f"no broker at {broker_url}")
@@ -137,7 +138,7 @@ def make_workers(fake_spotify, fake_mailgun):
             fake_mailgun,
             CELERY_BROKER_URL=broker_url,
             CELERY_QUEUE=queue,
-            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+            CELERY_VISIBILITY_TIMEOUT=str(visibility_timeout),
             LOG_LEVEL="WARNING",
         )
         workers = Workers(environment, logs)

@@ -29,19 +29,29 @@ class SendRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "spotify_calls",
         "mailgun_calls",
         "seconds",
+        "batches",
         "dry_run",
     ]
-    list_filter = ["outcome", "dry_run"]
+    list_filter = ["outcome", "workers", "dry_run"]
     date_hierarchy = "started_at"
     fields = [
         ("started_at", "finished_at", "seconds"),
-        ("day", "dry_run"),
+        ("day", "dry_run", "workers", "slot"),
         ("outcome", "exit_status"),
+        ("batches_done", "batches_total", "searches_done", "searches_total"),
         ("emails", "failed", "unknown", "skipped"),
         ("spotify_calls", "mailgun_calls"),
         "summary",
         "error",
     ]
+
+    @admin.display(description="batches done")
+    def batches(self, run: SendRun) -> str:
+        """A run on the workers: its batches done out of those planned, live while it goes
+        (each batch adds its counts to the other columns as it ends)."""
+        if not run.workers:
+            return "in-process"
+        return f"{run.batches_done} / {run.batches_total}"
 
 
 @admin.register(BreakerClearance)

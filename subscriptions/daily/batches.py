@@ -51,6 +51,7 @@ class BatchSteps:
         self.mailer = mailer
         self.subscribers = subscribers  # whose email is due now (schedule); None: the claims'
         self.due = due  # the run's reading of who is due; None: read per batch
+        self.held_elsewhere = 0  # claims passed over because another run or task held them
 
     def take(self, *, after: int, size: int, upto: int | None = None) -> tuple[Batch | None, int]:
         """Hold and compose the next claims past `after`: (the batch, where the next starts);
@@ -60,6 +61,7 @@ class BatchSteps:
             if taken is None:
                 return None, after
             after = taken.last_seen
+            self.held_elsewhere += taken.candidates - len(taken.claims)
             if taken.claims:
                 break  # else every claim looked at was held elsewhere: look further
         held = [claim.pk for claim in taken.claims]

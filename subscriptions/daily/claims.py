@@ -34,6 +34,7 @@ class Taken:
 
     claims: list[DailyEmail]
     last_seen: int  # the highest claim id looked at: the next batch starts after it
+    candidates: int = 0  # claims looked at; those not in `claims` were held elsewhere
 
 
 CLAIM_CHUNK = 1000
@@ -91,7 +92,9 @@ def claims_take(*, day: date, after: int, size: int, upto: int | None = None) ->
         # Under the row locks: a claim marked and released by another run between our read
         # and our lock was re-read by PostgreSQL, so what is held here is still pending.
         held = locks.claims_hold(claim.pk for claim in candidates)
-    return Taken([claim for claim in candidates if claim.pk in held], candidates[-1].pk)
+    return Taken(
+        [claim for claim in candidates if claim.pk in held], candidates[-1].pk, len(candidates)
+    )
 
 
 def _update(claim_ids, **values):

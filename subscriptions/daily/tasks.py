@@ -10,7 +10,8 @@ from django.db import InterfaceError, OperationalError
 
 from . import work
 
-RETRIES = 8  # 1 + 2 + 4 + ... + 60 s: about five minutes of a database away
+RETRIES = 30  # 1 + 2 + 4 + ... then 60 s a time: a database away for up to half an hour
+HELD_PAUSE = 10  # seconds before a batch whose claims are held elsewhere looks again
 
 
 def _pause(retries: int) -> int:
@@ -31,3 +32,5 @@ def send_batch(self, *, run_id: int, number: int) -> None:
         work.batch_send(run_id=run_id, number=number)
     except (OperationalError, InterfaceError) as error:
         raise self.retry(exc=error, countdown=_pause(self.request.retries)) from error
+    except work.BatchHeld as error:
+        raise self.retry(exc=error, countdown=HELD_PAUSE) from error

@@ -13,6 +13,7 @@ from datetime import date
 from anymail.backends.base import AnymailBaseBackend
 from celery import current_app
 from django.core import mail
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,6 +28,11 @@ from .report import BatchReport, DailySendSummary, Outcome
 from .sending import Mailer
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
+
+
+class BatchHeld(Exception):
+    """Some of a batch's claims are held by another task or run for now."""
+
 
 SEARCH_TASK = "subscriptions.daily.search"
 BATCH_TASK = "subscriptions.daily.batch"
@@ -73,17 +79,23 @@ def batch_send(*, run_id: int, number: int) -> None:
     if run is None:
         return
     summary = DailySendSummary(day=run.day)
+    held_elsewhere = 0
     try:
         if run.finished_at is None:  # a run stopped (wrong Mailgun settings) sends no more
-            _send_range(run, number, summary)
+            held_elsewhere = _send_range(run, number, summary)
     except MailgunUnusable as error:
         _stop(run_id, error.reason)
         logger.error("Stopping the run: %s", error.reason)
-    # Counted once it is done: a task that fails (the database went away) is retried whole.
-    batch_done(run_id, summary)
+    if held_elsewhere:
+        # Another task (a second delivery of this one) or run holds some of its claims: try
+        # again shortly, when they are sent or given back, and count the batch then.
+        raise BatchHeld(f"{held_elsewhere} claims of batch {number} are held elsewhere")
+    # Counted once it is done; a task that fails (the database away) is retried whole.
+    batch_done(run_id, number, summary)
 
 
-def _send_range(run, number, summary):
+def _send_range(run, number, summary) -> int:
+    """Send the batch's pending claims; how many of its claims another task held."""
     day_text, after, upto = run.plan["batches"][number]
     day = date.fromisoformat(day_text)
     seed = run.plan.get("seed")
@@ -128,19 +140,26 @@ def _send_range(run, number, summary):
             summary.no_new_playlist = picker.tally.no_new_playlist
             summary.spotify_errors = picker.tally.spotify_errors
             summary.spotify_calls = client.api_calls - before
+    return steps.held_elsewhere
 
 
-def batch_done(run_id: int, summary: DailySendSummary) -> None:
-    """Add a batch's counts to its run; the last batch closes the run."""
-    SendRun.objects.filter(pk=run_id).update(
-        batches_done=F("batches_done") + 1,
-        emails=F("emails") + summary.emails,
-        failed=F("failed") + summary.failed,
-        unknown=F("unknown") + summary.unknown,
-        skipped=F("skipped") + summary.skipped,
-        spotify_calls=F("spotify_calls") + summary.spotify_calls,
-        mailgun_calls=F("mailgun_calls") + summary.mailgun_calls,
-    )
+def batch_done(run_id: int, number: int, summary: DailySendSummary) -> None:
+    """Add batch `number`'s counts to its run, once however often its task ran; the last
+    batch closes the run."""
+    with transaction.atomic():
+        run = SendRun.objects.select_for_update().only("batches_counted").get(pk=run_id)
+        if number in run.batches_counted:
+            return  # a second delivery of a task that had finished
+        SendRun.objects.filter(pk=run_id).update(
+            batches_counted=[*run.batches_counted, number],
+            batches_done=F("batches_done") + 1,
+            emails=F("emails") + summary.emails,
+            failed=F("failed") + summary.failed,
+            unknown=F("unknown") + summary.unknown,
+            skipped=F("skipped") + summary.skipped,
+            spotify_calls=F("spotify_calls") + summary.spotify_calls,
+            mailgun_calls=F("mailgun_calls") + summary.mailgun_calls,
+        )
     _close_if_done(run_id)
 
 

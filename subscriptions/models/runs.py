@@ -43,6 +43,9 @@ class SendRun(models.Model):
     searches_total = models.PositiveIntegerField("search tasks planned", default=0)
     searches_done = models.PositiveIntegerField("search tasks done", default=0)
     batches_enqueued = models.BooleanField(default=False)
+    batches_counted = models.JSONField(
+        default=list, blank=True, help_text="The numbers of the batches counted in the totals."
+    )
     plan = models.JSONField(
         default=dict, blank=True, help_text="What the tasks need: each batch's claim range."
     )
