@@ -2,8 +2,11 @@
 
     .venv/bin/python bench/send_daily.py [--n 100000] [--terms 5000] [--naive-n 2000]
     .venv/bin/python bench/send_daily.py --hourly [--n 100000] [--terms 5000]
+    .venv/bin/python bench/send_daily.py --workers 2 [--broker redis://127.0.0.1:6379/8] ...
 
-(--hourly: a day of 24 hourly runs over subscribers in 24 time zones; see bench/send_hourly.py.)
+(--hourly: a day of 24 hourly runs over subscribers in 24 time zones; see bench/send_hourly.py.
+--workers N: the command plans and enqueues, N Celery worker processes on --broker send, and the
+command waits for the run's record to close (`--wait`); bench/workers.py starts them.)
 
 Fills a scratch database (SQLite in a temporary directory by default; with DATABASE_URL set,
 Django's test database next to it, e.g. test_<name> on PostgreSQL) with N active subscriptions,
@@ -48,7 +51,14 @@ def main():
     parser.add_argument(
         "--hourly", action="store_true", help="a day of 24 hourly runs over 24 time zones"
     )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="Celery worker processes (0: in-process)"
+    )
+    parser.add_argument(
+        "--broker", default="redis://127.0.0.1:6379/8", help="the workers' broker (--workers)"
+    )
     parser.add_argument("--child", choices=["command", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--date", type=date.fromisoformat, default=DAY, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -90,12 +100,25 @@ def parent(args):
             FakeMailgun(latency=args.latency) as fake_mailgun,
         ):
             environment = child_environment(connection.settings_dict, fake_spotify, fake_mailgun)
+            workers = None
+            if args.workers:
+                from bench.workers import BenchWorkers
+
+                workers = BenchWorkers(args.workers, args.broker, environment).start()
+                environment = workers.environment
             if args.hourly:
                 from bench import send_hourly
 
                 results = send_hourly.run(args, environment, fake_spotify, fake_mailgun)
             else:
-                results = run_all(args, environment, fake_spotify, fake_mailgun)
+                try:
+                    results = run_all(args, environment, fake_spotify, fake_mailgun)
+                finally:
+                    if workers is not None:
+                        results_peak = workers.peak_mb()
+                        workers.stop()
+                if workers is not None:
+                    results["command"]["worker_peak_mb"] = results_peak
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         scratch.cleanup()
@@ -191,6 +214,7 @@ def measure(kind, args, environment, fake_spotify, fake_mailgun, *, expected, da
         day.isoformat(),
         "--batch-size",
         str(args.batch_size),
+        *(["--wait"] if args.workers else []),
     ]
     print(f"running {kind} on {expected:,} subscriptions ...", flush=True)
     finished = subprocess.run(
@@ -231,6 +255,8 @@ def report(args, results):
     )
     print(f"  wall time        {ours['seconds']:.1f} s")
     print(f"  peak memory      {ours['peak_mb']:.0f} MB")
+    if "worker_peak_mb" in ours:
+        print(f"  workers          {args.workers} processes, peak {ours['worker_peak_mb']:.0f} MB")
     print(f"  SQL queries      {ours['queries']:,}")
     print(f"  Spotify calls    {ours['spotify_calls']:,} searches (+{ours['token_calls']} token)")
     print(f"  Mailgun calls    {ours['mailgun_calls']:,}")
@@ -292,6 +318,7 @@ def child(args):
                     args.date.isoformat(),
                     "--batch-size",
                     str(args.batch_size),
+                    *(["--wait"] if args.wait else []),
                     stdout=output,
                 )
             except SystemExit as exit:
