@@ -119,7 +119,9 @@ def welcome_email_send(*, subscriber: Subscriber, now: datetime | None = None) -
     answered, _ = Mailer(day=day).send(report, composer.layout)
     with transaction.atomic():
         claims.answers_record(answered, day=day)
-    outcome = {Outcome.SENT: WelcomeOutcome.SENT, Outcome.FAILED: WelcomeOutcome.LATER}.get(
+    # Refused, or Mailgun's settings wrong (the claim went back to pending, nothing charged).
+    later = {Outcome.FAILED, Outcome.RETURNED}
+    outcome = {Outcome.SENT: WelcomeOutcome.SENT, **dict.fromkeys(later, WelcomeOutcome.LATER)}.get(
         answered[0].outcome, WelcomeOutcome.UNKNOWN
     )
     return Welcome(outcome, day, tuple(message.picks), claim_id)
