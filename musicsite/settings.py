@@ -519,6 +519,7 @@ if CELERY_BROKER_URL.startswith("rediss://"):
 # --- Errors to Sentry ---------------------------------------------------------------------------
 # Web requests, the command and the workers report unhandled errors when SENTRY_DSN is set.
 SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0, maximum=1)
 if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
@@ -528,6 +529,6 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         environment=env_str("SENTRY_ENVIRONMENT", "production"),
-        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0, maximum=1),
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
         send_default_pii=False,  # subscribers' addresses stay out of error reports
     )
