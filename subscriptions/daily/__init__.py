@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
