@@ -99,7 +99,7 @@ def test_an_erase_mid_batch_answers_at_once_and_the_run_mails_everyone_else(
     fake_spotify.serve_with(hold_the_search)
     # Spotify may take its time: the run waits for the search rather than give up on it.
     environment = command_environment(
-        fake_spotify, fake_mailgun, SPOTIFY_TIMEOUT="3,90", SPOTIFY_DEADLINE="90"
+        fake_spotify, fake_mailgun, SPOTIFY_TIMEOUT="3,60", SPOTIFY_DEADLINE="60"
     )
     run = start_command(environment, "--date", TODAY.isoformat(), "--batch-size", "30")
     try:
