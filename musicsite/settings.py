@@ -448,6 +448,16 @@ MAX_MOODS_PER_SUBSCRIBER = env_int("MAX_MOODS_PER_SUBSCRIBER", 20, minimum=1, ma
 # "Lost your link?" mails one inbox its manage link at most once in this many minutes, whoever
 # asks (counted in the "ratelimit" cache); no daily cap, so nobody can lock the owner out.
 LOST_LINK_RESEND_MINUTES = env_int("LOST_LINK_RESEND_MINUTES", 10, minimum=1, maximum=24 * 60)
+# Listening (subscriptions/listening): links in emails go through our own /go/ redirect, which
+# records the click (no pixels, no third party). Off: plain links, nothing recorded, no sunset.
+CLICK_RECORDING = env_bool("CLICK_RECORDING", True)
+# A subscriber with no listening in this many days, mailed on 30 or more of them, is asked
+# once whether they still want the email, and paused 14 days later without an answer. 0: never.
+SUNSET_AFTER_DAYS = env_int("SUNSET_AFTER_DAYS", 90, minimum=0, maximum=3650)
+if 0 < SUNSET_AFTER_DAYS < 30:
+    raise ImproperlyConfigured(
+        "SUNSET_AFTER_DAYS must be 0 (never) or at least 30: a goodbye needs 30 days of mail."
+    )
 # Heroku's router appends the connecting address to X-Forwarded-For, so its last hop is the one
 # client address nobody can forge there; anywhere else the header is whatever the client sent.
 # On by default on a Heroku dyno (DYNO is set), off elsewhere (REMOTE_ADDR is used).

@@ -2,7 +2,8 @@
 
 One module per concern: `base` (shared helpers and choices), `people` (Subscriber,
 Subscription), `delivery` (history, claims, events, limits, hashes), `runs` (the run's
-records). Everything is imported here, so `from subscriptions.models import X` (and the
+records), `listening` (clicks and visits, goodbyes, when clicks were recorded). Everything
+is imported here, so `from subscriptions.models import X` (and the
 migrations' `subscriptions.models.new_token`) keep working.
 """
 
@@ -27,6 +28,11 @@ from .delivery import (  # noqa: F401
     SuppressedInbox,
     WebhookSignature,
     inbox_digest,
+)
+from .listening import (  # noqa: F401
+    Goodbye,
+    ListeningEvent,
+    ListeningPeriod,
 )
 from .people import (  # noqa: F401
     LIVE_STATUSES,

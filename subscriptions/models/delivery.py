@@ -81,6 +81,8 @@ class DailyEmail(models.Model):
     message_id = models.CharField("message id", max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Mailgun's `delivered` event: link scanners click within seconds of it (listening).
+    delivered_at = models.DateTimeField("delivered", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

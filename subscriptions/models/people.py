@@ -48,7 +48,7 @@ class Subscriber(models.Model):
     `state` is the inbox's delivery state: a bounced or complained inbox is never mailed until
     staff clear it, whatever its subscriptions say (they keep their own status, so clearing
     the suppression resumes them). `paused_until`: nothing is sent on days up to and
-    including it.
+    including it. `sunset_at`: nothing is sent until the person comes back.
     """
 
     class State(models.TextChoices):
@@ -79,6 +79,11 @@ class Subscriber(models.Model):
     )
     created_at = models.DateTimeField("created", default=timezone.now, editable=False)
     last_sent_at = models.DateTimeField("last sent", null=True, blank=True)
+    # No listening for SUNSET_AFTER_DAYS and no answer to the goodbye (subscriptions.listening):
+    # nothing is sent until they ask for it again. Their moods keep their status.
+    sunset_at = models.DateTimeField(
+        "sunset", null=True, blank=True, help_text="Paused for not listening, from this moment."
+    )
     # When it suits them (subscriptions.daily.schedule): their hour in their zone, how often.
     time_zone = models.CharField(
         "time zone", max_length=64, default=default_time_zone, validators=[validate_time_zone]
