@@ -8,6 +8,8 @@ from subscriptions.delivery.webhooks import MailgunTrackingWebhookView
 urlpatterns = [
     path("", include("search.urls")),
     path("subscriptions/", include("subscriptions.urls")),
+    # A pick's link in an email: counted, then the playlist (subscriptions.listening).
+    path("go/", include("subscriptions.listening.urls")),
     # Before the admin's own URLs: the list's health dashboard, staff only.
     path("admin/dashboard/", include("subscriptions.admin.dashboard")),
     path("admin/", admin.site.urls),

@@ -15,8 +15,10 @@ class SubscriptionsConfig(AppConfig):
             checks,  # noqa: F401  (registers the mail checks)
             receivers,
         )
+        from .listening.receivers import handle_delivered
 
         tracking.connect(
             receivers.handle_tracking_event, dispatch_uid="subscriptions.tracking_event"
         )
         tracking.connect(receivers.handle_daily_outcome, dispatch_uid="subscriptions.daily_outcome")
+        tracking.connect(handle_delivered, dispatch_uid="subscriptions.listening_delivered")

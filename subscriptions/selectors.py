@@ -34,9 +34,12 @@ def address_subscriptions(*, email: str) -> QuerySet[Subscription]:
 
 def sendable_subscriptions(*, day: datetime.date) -> QuerySet[Subscription]:
     """Subscriptions the daily email may carry on `day`: active, of a subscriber whose inbox
-    is not suppressed (bounced or complained) and who has not paused past `day`."""
+    is not suppressed (bounced or complained), who has not paused past `day` and was not
+    paused for not listening (sunset: subscriptions.listening)."""
     return Subscription.objects.filter(
-        status=Subscription.Status.ACTIVE, subscriber__state=Subscriber.State.ACTIVE
+        status=Subscription.Status.ACTIVE,
+        subscriber__state=Subscriber.State.ACTIVE,
+        subscriber__sunset_at=None,
     ).exclude(subscriber__paused_until__gte=day)
 
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .listening import views as listening
 from .manage import schedule as preferences
 from .manage import views as manage_views
 from .manage import web_copies
@@ -18,6 +19,7 @@ urlpatterns = [
     path("manage/", manage_views.lost_link, name="lost_link"),
     path("manage/<slug:token>/", manage_views.manage_page, name="manage"),
     path("manage/<slug:token>/schedule/", preferences.schedule, name="schedule"),
+    path("manage/<slug:token>/keep/", listening.keep, name="keep"),
     path("manage/<slug:token>/emails/", web_copies.email_list, name="email_list"),
     path("manage/<slug:token>/emails/<int:pk>/", web_copies.email_copy, name="email_copy"),
 ]

@@ -172,7 +172,7 @@ def daily_email_preview(
     )
     if not subscriptions:
         return None
-    composer = Composer(day=today)
+    composer = Composer(day=today, tracked=False)  # a preview's clicks are nobody's listening
     with Searches(workers=2) as searches:
         picker = Picker(searches=searches, composer=composer, rng=random.Random(seed))
         composed = picker.compose(

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..delivery import records
+from ..listening.sunset import goodbyes_hold
 from ..models import DailyEmail, SentPlaylist
 from . import locks
 from .picking import Composed
@@ -158,6 +159,7 @@ def _mark(composed: Composed, claim_ids: dict[int, int], *, day: date) -> None:
         ],
         day=day,
     )
+    goodbyes_hold(composed.messages)  # a goodbye stands in for the day's playlists
     _update(
         [claim_ids[subscriber] for subscriber in composed.skipped],
         status=DailyEmail.Status.SKIPPED,

@@ -29,6 +29,7 @@ from search import spotify
 from ..addresses import InvalidAddress, ascii_domain, canonical_email
 from ..emails import subject_render
 from ..links import email_copy_url, manage_url, unsubscribe_url
+from ..listening import links as listening_links
 from ..models import Subscription
 
 TEMPLATES = "subscriptions/email/daily"
@@ -36,6 +37,7 @@ RECIPIENT_VARIABLE = re.compile(r"%recipient\.([A-Za-z0-9_:-]+)%")
 # Values of a pick that its block shows; the HTML block gets them escaped. The links are the
 # playlist's own, the same as its page shows (the demo catalog's are not built from ids).
 PICK_TEXT_FIELDS = ("name", "owner_name", "term", "web_url", "uri")
+GO_LINKS = {"web_url": "web", "uri": "app"}  # the pick's links that go through /go/
 # The dot-atom `local@domain` with a lower-case ASCII domain: anymail parses it into itself.
 PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -67,6 +69,9 @@ class DailyMessage:
     list_unsubscribe_url: str
     claim_id: int | None = None
     attempt: int = 1  # today's attempts at this claim, this one included
+    # Another layout than the run's: the goodbye that stands in for the day's playlists
+    # (subscriptions.listening.sunset); its call is a call of its own.
+    layout: "DailyLayout | None" = None
 
     @property
     def subscription_ids(self) -> list[int]:
@@ -80,6 +85,7 @@ class DailyLayout:
     subject: str
     text: str
     html: str
+    kind: str = "daily"
 
     def expand(self, variables: dict[str, str]) -> tuple[str, str]:
         """(text, html) for one address, substituted the way Mailgun does for a batch."""
@@ -105,9 +111,13 @@ class _Block:
         return "".join(parts)
 
 
-def _marked_pick(*, html: bool) -> SimpleNamespace:
-    """Template context shaped like a pick, whose values are markers for `_Block`."""
-    marks = {name: f"%recipient.{name}{'_html' if html else ''}%" for name in PICK_TEXT_FIELDS}
+def _marked_pick(*, html: bool, plain: tuple[str, ...] = ()) -> SimpleNamespace:
+    """Template context shaped like a pick, whose values are markers for `_Block`; the fields
+    in `plain` need no HTML-escaped copy (our /go/ links are URL-safe)."""
+    marks = {
+        name: f"%recipient.{name}{'_html' if html and name not in plain else ''}%"
+        for name in PICK_TEXT_FIELDS
+    }
     unsubscribe = unsubscribe_url(SimpleNamespace(token=TOKEN_MARK))
     return SimpleNamespace(
         playlist=SimpleNamespace(
@@ -123,22 +133,30 @@ def _marked_pick(*, html: bool) -> SimpleNamespace:
 
 
 class Composer:
-    """Builds the run's one layout and each address's message for it."""
+    """Builds the run's one layout and each address's message for it.
 
-    def __init__(self, *, day: date):
+    With CLICK_RECORDING (and `tracked`: a preview is nobody's listening) a pick's links are
+    its /go/ links and the manage page's and web copy's carry the "from an email" marker
+    (subscriptions.listening.links)."""
+
+    def __init__(self, *, day: date, tracked: bool = True):
         self.day = day
+        self.go = listening_links.GoLinks() if tracked and listening_links.recording() else None
+        self.from_email = listening_links.from_email if self.go else str
         context = {"day": day, "site_url": settings.SITE_URL}
         all_url = unsubscribe_url(SimpleNamespace(token=TOKEN_MARK))
         context["unsubscribe_all_url"] = all_url.replace(TOKEN_MARK, "%recipient.token%")
         manage = manage_url(SimpleNamespace(manage_token=TOKEN_MARK))
-        context["manage_url"] = manage.replace(TOKEN_MARK, "%recipient.manage_token%")
+        context["manage_url"] = self.from_email(
+            manage.replace(TOKEN_MARK, "%recipient.manage_token%")
+        )
         context["web_copy_url"] = "%recipient.web_copy_url%"
         # The web copy's link around the subscriber's token and the claim's id, built once.
         before, after = email_copy_url(manage_token=TOKEN_MARK, daily_email_id=0).split(TOKEN_MARK)
         self.web_copy_parts = (before, *after.rsplit("0", 1))
         layout, self.blocks = {}, {}
         for kind in ("txt", "html"):
-            pick = _marked_pick(html=kind == "html")
+            pick = _marked_pick(html=kind == "html", plain=tuple(GO_LINKS) if self.go else ())
             more = f"%recipient.more_{'html' if kind == 'html' else 'text'}%"
             layout[kind] = render_to_string(
                 f"{TEMPLATES}.{kind}", {**context, "first_pick": pick, "more_picks": more}
@@ -176,7 +194,9 @@ class Composer:
                 "manage_token": manage_token,
                 # Until a claim gives the email its web copy (a preview has none): the manage
                 # page, which lists every past email.
-                "web_copy_url": self.manage_pattern.replace(TOKEN_MARK, manage_token),
+                "web_copy_url": self.from_email(
+                    self.manage_pattern.replace(TOKEN_MARK, manage_token)
+                ),
             },
             # The address-wide link: its page offers "unsubscribe from all", and a one-click
             # POST to it unsubscribes every live subscription of the address (RFC 8058).
@@ -186,12 +206,19 @@ class Composer:
     def web_copy_url(self, manage_token: str, claim_id: int) -> str:
         """links.email_copy_url, without reversing it once per address."""
         before, middle, end = self.web_copy_parts
-        return f"{before}{manage_token}{middle}{claim_id}{end}"
+        return self.from_email(f"{before}{manage_token}{middle}{claim_id}{end}")
 
     def _values(self, pick: Pick) -> dict[str, str]:
         values = {"token": pick.subscription.token, "tracks": self._tracks(pick)}
         for name in PICK_TEXT_FIELDS:
             value = pick.term if name == "term" else getattr(pick.playlist, name)
+            if self.go is not None and name in GO_LINKS:
+                values[name] = self.go.link(
+                    link=GO_LINKS[name],
+                    subscription_id=pick.subscription.pk,
+                    playlist_id=pick.playlist.id,
+                )
+                continue  # URL-safe: the HTML part takes it as it is
             values[name] = value
             # What django.utils.html.escape does, without its lazy-string wrapper: 100,000
             # addresses a day.

@@ -23,6 +23,7 @@ from django.db.models.functions import Lower
 from search import spotify
 
 from .. import selectors
+from ..listening.sunset import Goodbyes
 from ..models import SentPlaylist, Subscriber, Subscription
 from . import searches as daily_searches
 from .composing import Composer, DailyMessage, Pick, mail_address
@@ -159,6 +160,7 @@ class Picker:
         self.tally = PickTally()
         self.unknown_counts: set[str] = set()  # playlists without a track count, logged once
         self.failed_terms: set[str] = set()  # terms whose search failed, logged once each
+        self.goodbyes = Goodbyes(day=composer.day)
 
     def compose(
         self,
@@ -179,6 +181,8 @@ class Picker:
             by_subscriber[subscription.subscriber_id].append(subscription)
 
         composed = Composed()
+        # The silent get "Still want your daily playlists?" in place of today's playlists.
+        goodbyes = self.goodbyes.due(emails)
         for subscriber_id, stored in emails.items():
             mine = by_subscriber.get(subscriber_id)
             if not mine:
@@ -188,6 +192,16 @@ class Picker:
             if address is None:
                 composed.undeliverable[subscriber_id] = (
                     f"The stored address {stored!r} cannot be mailed."
+                )
+                continue
+            if subscriber_id in goodbyes:
+                composed.messages.append(
+                    self.goodbyes.message(
+                        subscriber_id=subscriber_id,
+                        address=address,
+                        manage_token=manage_tokens[subscriber_id],
+                        token=mine[0].token,
+                    )
                 )
                 continue
             picks, spotify_failed = self._picks(mine, history)

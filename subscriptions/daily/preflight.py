@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from search import spotify
 
 from ..expiry import pending_subscriptions_expire
+from ..listening.services import listening_housekeeping
 from ..models import Subscriber
 from . import schedule
 from . import searches as daily_searches
@@ -45,5 +46,6 @@ def run_prepare(
         # Sign-ups nobody confirmed in time go with the day's run, so no other job is needed.
         pending_subscriptions_expire()
         daily_searches.prune(today=site_day)
+        listening_housekeeping(now=now)  # prune old clicks, pause who never answered a goodbye
     plans = {today: schedule.sending_on(today)} if today is not None else schedule.due_by_day(now)
     return Prepared(site_day=site_day, batch_size=batch_size, client=client, plans=plans)

@@ -83,6 +83,7 @@ def batch_send(layout: DailyLayout, messages: list[DailyMessage], context: SendC
 
 def single_message(layout: DailyLayout, message: DailyMessage) -> EmailMultiAlternatives:
     """One address's message, expanded here the way Mailgun expands a batch."""
+    layout = message.layout or layout
     text, html = layout.expand(message.variables)
     single = EmailMultiAlternatives(
         subject=layout.subject,
@@ -102,14 +103,16 @@ class Mailer:
         self.sender = sender or batch_send
 
     def send(self, report: BatchReport, layout: DailyLayout) -> tuple[list[BatchReport], int]:
-        """Send one batch's call; when Mailgun refuses it over a recipient, send each half on its
-        own, and so on, until the refused addresses are alone. Returns (reports, calls).
+        """Send one batch's call, or one per layout when some of its messages go with another
+        (the goodbye: subscriptions.listening.sunset); when Mailgun refuses a call over a
+        recipient, send each half on its own, and so on, until the refused addresses are
+        alone. Returns (reports, calls).
 
         k bad addresses among n cost at most about 2·k·log2(n) calls more, in this run.
         """
-        waiting, answered, calls = [report], [], 0
+        waiting, answered, calls = _by_layout(report, layout)[::-1], [], 0
         while waiting:
-            part = waiting.pop()
+            part, layout = waiting.pop()
             calls += 1
             if self._send(part, layout) and len(part.messages) > 1:
                 half = len(part.messages) // 2
@@ -120,8 +123,8 @@ class Mailer:
                     len(part.messages),
                 )
                 # Last in, first out: the first half goes next, so the order is kept.
-                waiting.append(part.part(part.messages[half:], first=False))
-                waiting.append(part.part(part.messages[:half], first=True))
+                waiting.append((part.part(part.messages[half:], first=False), layout))
+                waiting.append((part.part(part.messages[:half], first=True), layout))
                 continue
             if part.outcome != Outcome.SENT:
                 log_outcome(part)
@@ -154,6 +157,21 @@ class Mailer:
             None,
         )
         return False
+
+
+def _by_layout(report: BatchReport, layout: DailyLayout) -> list[tuple[BatchReport, DailyLayout]]:
+    """A report's messages by the layout they go with, a call each: the run's layout, and the
+    goodbye's for those who get it today (most batches have the one)."""
+    groups: dict[int, tuple[DailyLayout, list[DailyMessage]]] = {}
+    for message in report.messages:
+        its_layout = message.layout or layout
+        groups.setdefault(id(its_layout), (its_layout, []))[1].append(message)
+    if len(groups) <= 1:
+        return [(report, next(iter(groups.values()))[0] if groups else layout)]
+    return [
+        (report.part(messages, first=number == 0), its_layout)
+        for number, (its_layout, messages) in enumerate(groups.values())
+    ]
 
 
 def _refused_over_a_recipient(error):

@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..addresses import canonical_email
+from ..listening.selectors import subscriber_listening
 from ..models import EmailEvent, SentPlaylist, Subscriber, Subscription
 
 Status = Subscription.Status
@@ -101,6 +102,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "delivery_state_changed_at": subscriber.state_changed_at,
             "delivery_state_reason": subscriber.state_reason,
             "paused_until": subscriber.paused_until,
+            "paused_for_not_listening_since": subscriber.sunset_at,
             "created_at": subscriber.created_at,
             "last_sent_at": subscriber.last_sent_at,
         },
@@ -141,4 +143,6 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             }
             for event in subscriber_events(subscriber=subscriber)
         ],
+        # The links of ours they opened, kept 400 days (subscriptions.listening).
+        "listening": subscriber_listening(subscriber=subscriber),
     }

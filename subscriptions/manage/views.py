@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import ratelimit, services
 from ..forms import EraseForm, LostLinkForm, PauseForm, SubscriptionChoiceForm, TermForm
+from ..listening.visits import visit_from_email
 from ..models import Subscriber
 from ..selectors import subscriber_is_verified
 from . import selectors
@@ -108,10 +109,12 @@ def _page(request, subscriber, *, status=200, **forms):
 @token_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_page(request, token):
-    """GET shows and changes nothing (mail scanners open links); each change is a POST."""
+    """GET shows and changes nothing (mail scanners open links) but the count of a visit from
+    an email (subscriptions.listening.visits); each change is a POST."""
     subscriber = _subscriber_or_404(token)
     if request.method != "POST":
-        return _page(request, subscriber)
+        visit = visit_from_email(request, subscriber=subscriber, link="manage")
+        return visit or _page(request, subscriber)
     action = ACTIONS.get(request.POST.get("action", ""))
     if action is None:
         messages.error(request, "Nothing was changed: that is not something this page does.")

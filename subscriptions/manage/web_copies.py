@@ -14,6 +14,8 @@ from django.views.decorators.http import require_safe
 
 from search.spotify.sanitize import playlist_embed_url
 
+from ..listening.links import GoLinks, recording
+from ..listening.visits import visit_from_email
 from ..models import DailyEmail, SentPlaylist, Subscriber
 
 TOKEN_MAX_LENGTH: int = Subscriber._meta.get_field("manage_token").max_length or 64
@@ -48,6 +50,10 @@ def private(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _pick_link(pick: SentPlaylist, link: str) -> dict:
+    return {"link": link, "subscription_id": pick.subscription_id, "playlist_id": pick.playlist_id}
+
+
 @never_cache
 @require_safe
 def email_copy(request: HttpRequest, token: str, pk: int) -> HttpResponse:
@@ -58,12 +64,17 @@ def email_copy(request: HttpRequest, token: str, pk: int) -> HttpResponse:
         email = DailyEmail.objects.get(pk=pk, subscriber=subscriber, status__in=DELIVERED)
     except DailyEmail.DoesNotExist:
         raise Http404 from None
+    visit = visit_from_email(request, subscriber=subscriber, link="copy", daily_email_id=email.pk)
+    if visit is not None:
+        return private(visit)
+    # The picks' links go through /go/ as in the email, so a click here counts the same.
+    go = GoLinks(absolute=False) if recording() else None
     picks = [
         {
             "term": pick.subscription.term,
             "name": pick.name,
-            "web_url": pick.web_url,
-            "uri": pick.uri,
+            "web_url": go.link(**_pick_link(pick, "web")) if go else pick.web_url,
+            "uri": go.link(**_pick_link(pick, "app")) if go else pick.uri,
             "image_url": pick.image_url,
             "embed_url": playlist_embed_url(pick.playlist_id),
         }

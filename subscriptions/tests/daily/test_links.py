@@ -15,6 +15,7 @@ from django.utils.html import escape
 from subscriptions.addresses import canonical_email
 from subscriptions.daily import daily_playlists_send, mail_address
 from subscriptions.links import manage_url
+from subscriptions.listening.links import from_email
 from subscriptions.models import DailyEmail, SentPlaylist, Subscription
 from subscriptions.tests.daily_support import (
     TODAY,
@@ -48,8 +49,18 @@ def open_site_link(client, link):
     assert link == SITE or link.startswith(f"{SITE}/"), link
     parts = urlsplit(link)
     response = client.get(parts.path or "/", QUERY_STRING=parts.query)
+    if "from=email" in parts.query:  # a visit from the email is counted, then the page shows
+        assert response.status_code == 302, link
+        response = client.get(response["Location"])
     assert response.status_code == 200, link
     return response.content.decode()
+
+
+def opened_through_go(client, link):
+    """Where one of the email's /go/ links leads (subscriptions.listening)."""
+    response = client.get(urlsplit(link).path)
+    assert response.status_code == 302, link
+    return response["Location"]
 
 
 def check_message(client, message, subscriptions):
@@ -66,13 +77,16 @@ def check_message(client, message, subscriptions):
     # The footer's "Manage your daily playlists", in both parts: the inbox's own page.
     (subscriber,) = {subscription.subscriber for subscription in subscriptions}
     manage = [link for link in [*text, *html] if "/manage/" in link and "/emails/" not in link]
-    assert len(manage) == 2 and set(manage) == {manage_url(subscriber)}
+    assert len(manage) == 2 and set(manage) == {from_email(manage_url(subscriber))}
     # "View in your browser", in both parts: this email's web copy, behind the same token.
     copies = [link for link in [*text, *html] if "/emails/" in link]
     assert len(copies) == 2 and len(set(copies)) == 1
     assert copies[0].startswith(f"{manage_url(subscriber)}emails/")
     assert escape(subscriber.email) in open_site_link(client, manage[0])
-    for link in {link for link in [*text, *html, header] if link.startswith(SITE)}:
+    go = {link for link in [*text, *html] if link.startswith(f"{SITE}/go/")}
+    assert go == {link for link in text if link.startswith(f"{SITE}/go/")}  # in both parts
+    opened = {opened_through_go(client, link) for link in go}
+    for link in {link for link in [*text, *html, header] if link.startswith(SITE)} - go:
         page = open_site_link(client, link)
         if "/unsubscribe/" in link:
             assert any(f"&lsquo;{term}&rsquo;" in page for term in terms), link
@@ -81,12 +95,12 @@ def check_message(client, message, subscriptions):
         assert sent.name and sent.name in message["text"] and sent.name in message["html"]
         page_links = html_links(open_site_link(client, f"{SITE}/playlist/{sent.playlist_id}/"))
         web, app = sent.web_url, sent.uri
-        # The same Spotify links as the playlist's page, in both parts of the email.
+        # The email's links (through our /go/, in both parts) open the playlist page's links.
         assert web in page_links and app in page_links
-        assert web in text and app in text
-        assert web in html and app in html
-    spotify_links = {link for link in [*text, *html] if not link.startswith(SITE)}
-    assert spotify_links == {
+        assert web in opened and app in opened
+    # No Spotify link in the email itself: each goes through /go/, and /go/ only to these.
+    assert not [link for link in [*text, *html] if not link.startswith(SITE)]
+    assert opened == {
         link
         for subscription in subscriptions
         for link in SentPlaylist.objects.filter(subscription=subscription).values_list(
