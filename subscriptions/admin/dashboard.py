@@ -9,9 +9,11 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from ..daily import runs
+from ..listening.figures import listening_board
 from ..models import BreakerClearance, SendRun, Subscriber, Subscription
 from . import charts, exports, figures
 from .history import ReadOnlyAdminMixin
+from .listening import listening_charts
 from .staff import StaffRequest
 
 
@@ -128,12 +130,16 @@ def _charts(days):
 @require_safe
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     board = figures.dashboard()
+    made = _charts(board.days)
+    listening = listening_board()
     context = {
         **admin.site.each_context(request),
         "title": "List health",
         "board": board,
         "totals": board.totals,
-        "charts": _charts(board.days),
+        "charts": made,
+        "listening": listening,
+        "listening_charts": listening_charts(listening.days, first_number=len(made) + 1),
         "vias": list(Subscription.Via),
         "can_clear_breaker": request.user.has_perm("subscriptions.add_breakerclearance"),
     }

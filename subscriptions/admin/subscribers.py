@@ -6,10 +6,14 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from .. import selectors, services
+from ..listening.selectors import with_last_listened
 from ..models import EmailEvent, Subscriber, Subscription
 from . import exports, staff_mail
+from .listening import ListeningFilter
 from .staff import InboxSearchMixin, StaffRequest, suppression_clear
 
 
@@ -48,8 +52,9 @@ class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
         "last_sent_at",
         "playlists_sent",
         "last_event",
+        "listening",
     ]
-    list_filter = ["state", "frequency", "created_at", "last_sent_at"]
+    list_filter = ["state", ListeningFilter, "frequency", "created_at", "last_sent_at"]
     search_fields = ["email", "inbox_key"]
     date_hierarchy = "created_at"
     list_per_page = 100
@@ -61,6 +66,7 @@ class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
         "state_changed_at",
         "state_reason",
         "paused_until",
+        "sunset_at",
         "time_zone",
         "send_hour",
         "frequency",
@@ -74,7 +80,7 @@ class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
     actions = ["unsubscribe_all", "clear_suppression", "export_csv", "send_me_todays_email"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscriber]:
-        return selectors.with_subscriber_summary(super().get_queryset(request))
+        return with_last_listened(selectors.with_subscriber_summary(super().get_queryset(request)))
 
     def has_add_permission(self, request, obj=None):
         return False  # a subscriber comes from the subscribe form
@@ -89,6 +95,14 @@ class SubscriberAdmin(InboxSearchMixin, admin.ModelAdmin):
             return "—"
         label = EmailEvent.Type(obj.last_event_type).label
         return f"{label}: {obj.last_event_reason}" if obj.last_event_reason else label
+
+    @admin.display(description="last listened", ordering="last_listened_at")
+    def listening(self, obj: Any) -> str:  # annotated by with_last_listened
+        if obj.sunset_at:
+            return f"Paused for not listening since {date_format(obj.sunset_at, 'j M Y')}"
+        if obj.last_listened_at:
+            return date_format(timezone.localtime(obj.last_listened_at), "j M Y")
+        return "—"
 
     @admin.action(description="Export as CSV (streamed)", permissions=["view"])
     def export_csv(self, request: StaffRequest, queryset: QuerySet[Subscriber]) -> HttpResponseBase:
