@@ -52,7 +52,9 @@ def go(request: HttpRequest, signed: str) -> HttpResponse:
         where = checked_app_uri(pick.uri, kind="playlist", spotify_id=pick.playlist_id)
     else:
         where = checked_web_url(pick.web_url, kind="playlist", spotify_id=pick.playlist_id)
-    return PlaylistRedirect(where or _playlist_page(target.playlist_id))
+    response = PlaylistRedirect(where or _playlist_page(target.playlist_id))
+    response["Referrer-Policy"] = "no-referrer"  # Spotify need not see which link it was
+    return response
 
 
 @token_page

@@ -6,7 +6,7 @@ subscriber's email or one that was never sent.
 """
 
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -16,7 +16,7 @@ from search.spotify.sanitize import playlist_embed_url
 
 from ..listening.links import GoLinks, recording
 from ..listening.visits import visit_from_email
-from ..models import DailyEmail, SentPlaylist, Subscriber
+from ..models import DailyEmail, Goodbye, SentPlaylist, Subscriber
 
 TOKEN_MAX_LENGTH: int = Subscriber._meta.get_field("manage_token").max_length or 64
 # Claims whose email went out, or may have: those have a copy to show.
@@ -35,10 +35,12 @@ def subscriber_or_404(token: str) -> Subscriber:
 
 
 def past_emails(subscriber: Subscriber) -> QuerySet[DailyEmail]:
-    """The subscriber's delivered daily emails, newest first, with their pick counts."""
-
+    """The subscriber's delivered daily emails, newest first, with their pick counts; not a
+    goodbye that stood in for a day's playlists (subscriptions.listening.sunset)."""
+    goodbye = Goodbye.objects.filter(daily_email=OuterRef("pk"))
     return (
         DailyEmail.objects.filter(subscriber=subscriber, status__in=DELIVERED)
+        .exclude(Exists(goodbye))
         .annotate(pick_count=Count("picks"))
         .order_by("-day", "-pk")
     )

@@ -182,3 +182,10 @@ def test_a_staff_test_send_carries_plain_links_nobody_s_listening(
     assert links_named(html, "Open on the web")[0].startswith("https://open.spotify.com/playlist/")
     assert not [link for link in links if "/go/" in link or "from=email" in link]
     assert "/go/" not in message.body and "from=email" not in message.body
+
+
+def test_the_redirect_tells_spotify_nothing_of_the_link(client, message):
+    (jazz, _) = links_named(message["html"], "Open on the web")
+    response = follow(client, jazz)
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]

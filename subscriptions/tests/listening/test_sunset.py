@@ -217,3 +217,19 @@ def test_a_sunset_subscriber_gets_no_preview_or_mail_but_keeps_the_page(client, 
 
     assert page.status_code == 200
     assert "We paused the playlists we sent to ann@example.org" in page.content.decode()
+
+
+def test_the_goodbye_is_not_listed_among_the_past_emails(client, deployed):
+    quiet_for("ann@example.org")
+    run(ASKED - DAY)  # a day of playlists, then the goodbye
+    ann = Subscriber.objects.get(email="ann@example.org")
+    ann.listening_events.all().delete()
+    quiet_for("ann@example.org")
+    run(ASKED)
+    assert deployed.messages_to("ann@example.org")[-1]["subject"] == GOODBYE_SUBJECT
+
+    page = follow(client, f"{urlsplit(manage_url(ann)).path}emails/", at=ASKED + DAY)
+
+    text = page.content.decode()
+    assert "Tuesday 8 September 2026" in text
+    assert "Wednesday 9 September 2026" not in text
