@@ -162,6 +162,22 @@ class LiveApp:
         assert result.returncode == 0, result.stderr
         return dict(line.split() for line in result.stdout.splitlines() if line.strip())
 
+    def add_sunset_subscriber(self):
+        """A subscriber paused for not listening (subscriptions.listening.sunset), two moods:
+        {"sunset_manage": their manage token}."""
+        code = (
+            "from django.utils import timezone\n"
+            "from subscriptions.models import Subscriber, Subscription\n"
+            f"r = Subscriber.for_address({unique_address('sunset')!r})\n"
+            "for term in ('happy', 'rainy sunday'):\n"
+            "    Subscription.objects.create(subscriber=r, term=term, status='active')\n"
+            "Subscriber.objects.filter(pk=r.pk).update(sunset_at=timezone.now())\n"
+            "print('sunset_manage', r.manage_token)\n"
+        )
+        result = self.manage("shell", "--verbosity", "0", "--command", code)
+        assert result.returncode == 0, result.stderr
+        return dict(line.split() for line in result.stdout.splitlines() if line.strip())
+
     def log_tail(self):
         return f"--- gunicorn log ---\n{self.server.log_tail()}"
 
@@ -204,6 +220,7 @@ def app(tmp_path_factory):
                 history=["active"],
             )
             live.tokens.update(live.add_sent_email())
+            live.tokens.update(live.add_sunset_subscriber())
             yield live
 
 

@@ -16,8 +16,9 @@ class SitePage:
     """A page a visitor can land on. `path` may name {tracks}, {long} and {forbidden} (playlist
     ids), {pending}, {active} and {leaving} (tokens of subscriptions in those states), and
     {active_manage} (the manage-page token of the "active" one's subscriber), {manage} and
-    {email_copy} (a subscriber's manage token and one of its sent emails), and {fresh_pending}
-    (a pending subscription of a new inbox, made for each visit: confirming changes it)."""
+    {email_copy} (a subscriber's manage token and one of its sent emails), {fresh_pending} (a
+    pending subscription of a new inbox, made for each visit: confirming changes it), and
+    {sunset_manage} (a subscriber paused for not listening)."""
 
     name: str  # also the screenshot's and the saved HTML's file name
     path: str
@@ -51,6 +52,10 @@ SITE_PAGES = (
     SitePage("email-copy", "/subscriptions/manage/{manage}/emails/{email_copy}/"),
     SitePage("past-emails", "/subscriptions/manage/{manage}/emails/"),
     SitePage("schedule", "/subscriptions/manage/{manage}/schedule/"),
+    # The goodbye's one button ("Still want your daily playlists?"), and a sunset subscriber's
+    # manage page with its notice and the button that starts their playlists again.
+    SitePage("goodbye", "/subscriptions/manage/{active_manage}/keep/"),
+    SitePage("manage-sunset", "/subscriptions/manage/{sunset_manage}/"),
     SitePage("not-found", "/no-such-page/", status=404),
 )
 

@@ -61,6 +61,19 @@ def check_cards(cards):
     return ids
 
 
+def redirected_to(url):
+    """Where one of our redirects sends a browser (without following it)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        assert response.status == 302, (url, response.status)
+        return response.getheader("Location")
+    finally:
+        connection.close()
+
+
 def one_click_unsubscribe(url):
     """RFC 8058: what a mail provider sends — a bare POST, no cookie, no CSRF token."""
     parts = urlsplit(url)
@@ -162,8 +175,11 @@ def test_visitor_searches_subscribes_confirms_gets_the_daily_email_and_unsubscri
     assert daily["subject"].startswith("Your playlists for ")
     page.set_content(daily["html"])
     expect(page.get_by_role("heading", level=2)).to_have_count(1)
+    # Both links go through our own /go/ redirect (the click is counted), to the playlist.
     web = page.get_by_role("link", name="Open on the web").get_attribute("href")
     app_link = page.get_by_role("link", name="Open in the Spotify app").get_attribute("href")
+    assert web.startswith(f"{app.url}/go/") and app_link.startswith(f"{app.url}/go/")
+    web, app_link = redirected_to(web), redirected_to(app_link)
     assert WEB_LINK.match(web).group(1) == APP_LINK.match(app_link).group(1)
     assert "rainy sunday" not in daily["html"] + daily["text"]
     one_click_url = daily["headers"]["List-Unsubscribe"].strip("<>")
