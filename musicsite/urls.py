@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from subscriptions.delivery.webhooks import MailgunTrackingWebhookView
+from subscriptions.manage import listening
 
 urlpatterns = [
     path("", include("search.urls")),
     path("subscriptions/", include("subscriptions.urls")),
     # A pick's link in an email: counted, then the playlist (subscriptions.listening).
-    path("go/", include("subscriptions.listening.urls")),
+    path("go/<str:signed>/", listening.go, name="go"),
     # Before the admin's own URLs: the list's health dashboard, staff only.
     path("admin/dashboard/", include("subscriptions.admin.dashboard")),
     path("admin/", admin.site.urls),

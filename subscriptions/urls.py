@@ -3,10 +3,9 @@
 from django.urls import path
 
 from . import views
-from .listening import views as listening
+from .manage import listening, web_copies
 from .manage import schedule as preferences
 from .manage import views as manage_views
-from .manage import web_copies
 
 app_name = "subscriptions"
 

@@ -22,9 +22,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..delivery import records
-from ..listening.sunset import goodbyes_hold
 from ..models import DailyEmail, SentPlaylist
 from . import locks
+from .goodbye import goodbyes_hold
 from .picking import Composed
 from .report import Outcome
 

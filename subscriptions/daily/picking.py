@@ -23,10 +23,10 @@ from django.db.models.functions import Lower
 from search import spotify
 
 from .. import selectors
-from ..listening.sunset import Goodbyes
 from ..models import SentPlaylist, Subscriber, Subscription
 from . import searches as daily_searches
 from .composing import Composer, DailyMessage, Pick, mail_address
+from .goodbye import Goodbyes
 
 logger = logging.getLogger(__name__)  # under "subscriptions.daily"
 

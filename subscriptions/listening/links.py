@@ -69,7 +69,7 @@ class GoLinks:
 
     def __init__(self, *, absolute: bool = True) -> None:
         self.signer = _Signer()
-        path = reverse("listening:go", kwargs={"signed": "SIGNED"})
+        path = reverse("go", kwargs={"signed": "SIGNED"})
         before, after = (absolute_url(path) if absolute else path).split("SIGNED")
         self.before: str = before
         self.after: str = after

@@ -1,5 +1,6 @@
-"""A kind goodbye to the silent: who is asked "Still want your daily playlists?", the email that
-asks in place of that day's playlists, and the pause of those who never answer.
+"""A kind goodbye to the silent: who is asked "Still want your daily playlists?" in place of that
+day's playlists (the email is subscriptions.daily.goodbye), and the pause of those who never
+answer.
 
 A subscriber is asked once when nobody has listened (a person's click or visit from an email,
 or "keep them coming") for SUNSET_AFTER_DAYS, while they were mailed on at least 30 of those
@@ -11,23 +12,14 @@ nothing is sent until the person comes back (the manage page, or the goodbye's o
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from types import SimpleNamespace
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Subquery
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone
 
-from ..daily.composing import TOKEN_MARK, DailyLayout, DailyMessage
-from ..emails import subject_render
-from ..links import absolute_url, manage_url, unsubscribe_url
 from ..models import DailyEmail, Goodbye, ListeningEvent, ListeningPeriod, Subscriber, Subscription
 from . import links
 
-TEMPLATES = "subscriptions/email/sunset"
-GOODBYE = "goodbye"  # DailyLayout.kind of the goodbye
 MIN_SENT_DAYS = 30  # mailed on at least this many of the quiet days
 ANSWER_DAYS = 14  # days the goodbye waits for an answer before the pause
 # Claims whose email went out, or may have: a goodbye that failed was never read.
@@ -92,15 +84,11 @@ def goodbyes_due(*, subscriber_ids: Iterable[int], now: datetime) -> set[int]:
     )
 
 
-def goodbyes_hold(messages: Iterable[DailyMessage]) -> None:
-    """Record the goodbyes among a batch's messages as its claims are marked in flight: from
-    here on they count as asked (unless the claim ends failed)."""
+def goodbyes_record(asked: Iterable[tuple[int, int]]) -> None:
+    """Record goodbyes as (subscriber id, claim id) when their claims are marked in flight:
+    from then on they count as asked (unless the claim ends failed)."""
     Goodbye.objects.bulk_create(
-        [
-            Goodbye(subscriber_id=message.subscriber_id, daily_email_id=message.claim_id)
-            for message in messages
-            if message.layout is not None and message.layout.kind == GOODBYE and message.claim_id
-        ],
+        [Goodbye(subscriber_id=subscriber, daily_email_id=claim) for subscriber, claim in asked],
         ignore_conflicts=True,  # a retry of the day's claim asks again: the first time counts
     )
 
@@ -132,53 +120,3 @@ def subscribers_sunset(*, now: datetime) -> int:
         .filter(Exists(unanswered), Exists(active))
         .update(sunset_at=now)
     )
-
-
-class Goodbyes:
-    """The goodbye email of a run (its layout rendered once, on first use) and who gets it."""
-
-    def __init__(self, *, day: date):
-        self.day = day
-        self._layout: DailyLayout | None = None
-
-    def due(self, subscriber_ids: Iterable[int]) -> set[int]:
-        return goodbyes_due(subscriber_ids=subscriber_ids, now=timezone.now())
-
-    @property
-    def layout(self) -> DailyLayout:
-        if self._layout is None:
-            self._layout = self._render()
-        return self._layout
-
-    def _render(self) -> DailyLayout:
-        manage = manage_url(SimpleNamespace(manage_token=TOKEN_MARK))
-        unsubscribe = unsubscribe_url(SimpleNamespace(token=TOKEN_MARK))
-        context = {
-            "site_url": settings.SITE_URL,
-            "quiet_days": settings.SUNSET_AFTER_DAYS,
-            "answer_days": ANSWER_DAYS,
-            "keep_url": "%recipient.keep_url%",
-            "manage_url": links.from_email(manage.replace(TOKEN_MARK, "%recipient.manage_token%")),
-            "unsubscribe_all_url": unsubscribe.replace(TOKEN_MARK, "%recipient.token%"),
-        }
-        return DailyLayout(
-            subject=subject_render(f"{TEMPLATES}_subject.txt", context),
-            text=render_to_string(f"{TEMPLATES}.txt", context),
-            html=render_to_string(f"{TEMPLATES}.html", context),
-            kind=GOODBYE,
-        )
-
-    def message(
-        self, *, subscriber_id: int, address: str, manage_token: str, token: str
-    ) -> DailyMessage:
-        """The goodbye for one address; `token` is one of its live subscriptions' (the
-        one-click List-Unsubscribe stops them all, as the daily email's does)."""
-        keep = absolute_url(reverse("subscriptions:keep", kwargs={"token": manage_token}))
-        return DailyMessage(
-            address=address,
-            subscriber_id=subscriber_id,
-            picks=[],
-            variables={"keep_url": keep, "manage_token": manage_token, "token": token},
-            list_unsubscribe_url=unsubscribe_url(SimpleNamespace(token=token)),
-            layout=self.layout,
-        )

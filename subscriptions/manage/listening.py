@@ -1,5 +1,5 @@
-"""Listening's pages: the /go/ redirect of a pick's link, and the goodbye's "Still want your
-daily playlists?" page."""
+"""The subscriber's listening pages (subscriptions.listening): /go/, a pick's link from their
+email or its web copy, and the goodbye's "Still want your daily playlists?" page."""
 
 from django.contrib import messages
 from django.core import signing
@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from search.spotify.sanitize import checked_app_uri, checked_web_url
 
-from ..manage import selectors as manage_selectors
-from ..manage.views import token_page
+from ..listening import links, selectors, services
+from ..listening.visits import request_facts
 from ..models import Subscriber
-from . import links, selectors, services
-from .visits import request_facts
+from . import selectors as manage_selectors
+from .views import token_page
 
 
 class PlaylistRedirect(HttpResponseRedirect):
