@@ -70,7 +70,7 @@ class DailyMessage:
     claim_id: int | None = None
     attempt: int = 1  # today's attempts at this claim, this one included
     # Another layout than the run's: the goodbye that stands in for the day's playlists
-    # (subscriptions.listening.sunset); its call is a call of its own.
+    # (daily.goodbye); its call is a call of its own.
     layout: "DailyLayout | None" = None
 
     @property

@@ -6,7 +6,7 @@ email's, and goes as a call of its own (sending.Mailer.send groups a batch's mes
 Marking its claim in flight records it as asked (`goodbyes_hold`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from types import SimpleNamespace
 
@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from ..emails import subject_render
 from ..links import absolute_url, manage_url, unsubscribe_url
-from ..listening import links as listening_links
 from ..listening import sunset
 from .composing import TOKEN_MARK, DailyLayout, DailyMessage
 
@@ -28,8 +27,9 @@ GOODBYE = "goodbye"  # the goodbye's DailyLayout.kind
 class Goodbyes:
     """The goodbye email of a run (its layout rendered once, on first use) and who gets it."""
 
-    def __init__(self, *, day: date):
+    def __init__(self, *, day: date, from_email: Callable[[str], str] = str):
         self.day = day
+        self.from_email = from_email  # the composer's: no marker in a preview
         self._layout: DailyLayout | None = None
 
     def due(self, subscriber_ids: Iterable[int]) -> set[int]:
@@ -49,9 +49,7 @@ class Goodbyes:
             "quiet_days": settings.SUNSET_AFTER_DAYS,
             "answer_days": sunset.ANSWER_DAYS,
             "keep_url": "%recipient.keep_url%",
-            "manage_url": listening_links.from_email(
-                manage.replace(TOKEN_MARK, "%recipient.manage_token%")
-            ),
+            "manage_url": self.from_email(manage.replace(TOKEN_MARK, "%recipient.manage_token%")),
             "unsubscribe_all_url": unsubscribe.replace(TOKEN_MARK, "%recipient.token%"),
         }
         return DailyLayout(

@@ -160,7 +160,7 @@ class Picker:
         self.tally = PickTally()
         self.unknown_counts: set[str] = set()  # playlists without a track count, logged once
         self.failed_terms: set[str] = set()  # terms whose search failed, logged once each
-        self.goodbyes = Goodbyes(day=composer.day)
+        self.goodbyes = Goodbyes(day=composer.day, from_email=composer.from_email)
 
     def compose(
         self,

@@ -93,6 +93,8 @@ def test_a_silent_subscriber_is_asked_once_in_place_of_that_days_email(client, d
     (keep,) = links_named(goodbye["html"], "Yes, keep them coming")
     assert text_link(goodbye["text"], "Yes, keep them coming") == [keep]
     assert goodbye["headers"]["List-Unsubscribe"].startswith("<https://funky.example.com/")
+    (manage,) = links_named(goodbye["html"], "Manage your daily playlists")
+    assert manage == f"{manage_url(Subscriber.objects.get(email='ann@example.org'))}?from=email"
 
     deployed.reset()
     run(ASKED + DAY)  # the next day: her playlists, not a second goodbye
