@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.test import Client
 
 from subscriptions.daily import daily_playlists_send
 from subscriptions.links import manage_url
@@ -235,3 +236,17 @@ def test_the_goodbye_is_not_listed_among_the_past_emails(client, deployed):
     text = page.content.decode()
     assert "Tuesday 8 September 2026" in text
     assert "Wednesday 9 September 2026" not in text
+
+
+def test_the_goodbye_page_of_a_wrong_token_is_a_404_and_keeping_needs_the_pages_form(
+    deployed, client
+):
+    assert client.get("/subscriptions/manage/no-such-token/keep/").status_code == 404
+    assert client.get(f"/subscriptions/manage/{'x' * 300}/keep/").status_code == 404
+    ann = Subscriber.objects.get(email="ann@example.org")
+    Subscriber.objects.filter(pk=ann.pk).update(sunset_at=ASKED)
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(f"{urlsplit(manage_url(ann)).path}keep/")  # no CSRF token
+    assert response.status_code == 403
+    assert Subscriber.objects.get(pk=ann.pk).sunset_at is not None
+    assert client.put(f"{urlsplit(manage_url(ann)).path}keep/").status_code == 405
