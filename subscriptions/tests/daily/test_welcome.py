@@ -8,6 +8,7 @@ Mailgun's deliveries, the confirmed page, the hourly run, the rows it leaves.
 import datetime
 import re
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -101,9 +102,12 @@ def test_confirming_the_first_mood_sends_todays_email_at_once_and_shows_its_pick
     [email] = daily_emails(fake_mailgun)
     name = picked_name(email)
     playlist_id = jazz[int(name[-1]) - 1]
-    # The same templates and links as the daily run's email, for the subscriber's own date.
+    # The same templates and links as the daily run's email, for the subscriber's own date;
+    # the pick's link goes through our /go/ redirect to the playlist (subscriptions.listening).
     assert email["subject"] == "Your playlists for Wednesday 25 November"
-    assert f"https://open.spotify.com/playlist/{playlist_id}" in email["text"]
+    (web,) = re.findall(r"Open on the web: (\S+)", email["text"])
+    opened = client.get(urlsplit(web).path)
+    assert opened["Location"] == f"https://open.spotify.com/playlist/{playlist_id}"
     assert email["headers"]["List-Unsubscribe"].startswith("<https://funky.example.com/")
     # The confirmed page shows that pick, with Spotify's player.
     assert "Your first playlist is on its way" in page
