@@ -36,6 +36,7 @@ NUMBERS = {
     "PENDING_CONFIRMATION_DAYS": ("1", "3650", "0", "1000000"),
     "MAX_MOODS_PER_SUBSCRIBER": ("1", "100", "0", "101"),
     "LOST_LINK_RESEND_MINUTES": ("1", "1440", "0", "1441"),
+    "SUNSET_AFTER_DAYS": ("0", "3650", "-1", "3651"),  # and not 1-29 (listening/test_settings)
     "ADMIN_LOGIN_FAILURE_LIMIT": ("1", "100", "0", "101"),
     "ADMIN_LOGIN_COOLOFF_MINUTES": ("1", "10080", "0", "10081"),
     "WORKER_CONCURRENCY": ("1", "64", "0", "65"),
