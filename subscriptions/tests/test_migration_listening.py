@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
-BEFORE = ("subscriptions", "0025_sent_playlist_cover")
-AFTER = ("subscriptions", "0026_listening")
+BEFORE = ("subscriptions", "0029_subscribe_email_mood_kinds")
+AFTER = ("subscriptions", "0030_listening")
 
 
 @pytest.fixture
