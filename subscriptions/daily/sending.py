@@ -130,7 +130,7 @@ class Mailer:
                 log_outcome(part)
             answered.append(part)
             if part.outcome == Outcome.RETURNED:  # every further call would be refused too
-                for unsent in reversed(waiting):
+                for unsent, _ in reversed(waiting):
                     unsent.outcome, unsent.error = Outcome.RETURNED, "Not sent: the run stopped."
                     answered.append(unsent)
                 break

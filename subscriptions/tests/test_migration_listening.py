@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 
-BEFORE = ("subscriptions", "0029_subscribe_email_mood_kinds")
-AFTER = ("subscriptions", "0030_listening")
+BEFORE = ("subscriptions", "0030_sendrun_on_workers")
+AFTER = ("subscriptions", "0031_listening")
 
 
 @pytest.fixture

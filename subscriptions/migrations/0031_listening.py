@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0029_subscribe_email_mood_kinds'),
+        ('subscriptions', '0030_sendrun_on_workers'),
     ]
 
     operations = [
