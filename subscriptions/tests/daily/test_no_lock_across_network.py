@@ -94,7 +94,7 @@ def test_an_erase_mid_batch_answers_at_once_and_the_run_mails_everyone_else(
     def hold_the_search(call):
         if call.route == "search":
             searching.set()
-            release.wait(60)
+            release.wait(50)
 
     fake_spotify.serve_with(hold_the_search)
     # Spotify may take its time: the run waits for the search rather than give up on it.
