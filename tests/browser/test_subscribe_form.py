@@ -17,10 +17,14 @@ HEADING = "Get a playlist for your mood in your inbox"
 
 
 def schedule_of(app, email):
-    """(frequency, weekly day) the server stored for the new subscriber of `email`."""
+    """(frequency, weekly day) the server stored with the sign-up of `email`, which its
+    confirmation will apply (the schedule is the confirmed sign-up's)."""
     with closing(sqlite3.connect(f"file:{app.database}?mode=ro", uri=True)) as db:
         return db.execute(
-            "SELECT frequency, weekly_day FROM subscriptions_subscriber WHERE email = ?", [email]
+            "SELECT e.frequency, e.weekly_day FROM subscriptions_subscribeemail e"
+            " JOIN subscriptions_subscriber s ON s.id = e.subscriber_id WHERE s.email = ?"
+            " ORDER BY e.id DESC LIMIT 1",
+            [email],
         ).fetchone()
 
 
